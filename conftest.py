@@ -1,0 +1,94 @@
+"""Shared test fixtures: one named user per role, one station per kind, a driver factory."""
+
+import itertools
+
+import pytest
+from django.contrib.auth.models import Group
+
+from accounts.models import Role
+from drivers.models import Driver
+from stations.models import Station, StationKind
+
+_seq = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # Tests do not run collectstatic; the manifest storage would fail on every {% static %}.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def make_user(username, *roles, **extra):
+    from accounts.models import User
+
+    user = User.objects.create_user(username=username, password="pw-" + username + "-123", **extra)
+    user.groups.set(Group.objects.filter(name__in=roles))
+    return user
+
+
+@pytest.fixture
+def admin_user(db):
+    user = make_user("admin1", Role.ADMIN, is_staff=True, is_superuser=True)
+    return user
+
+
+@pytest.fixture
+def administrador(db):
+    """An Administrador by group (staff, not superuser)."""
+    return make_user("jefe", Role.ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def caseta(db):
+    return make_user("caseta1", Role.BOOTH)
+
+
+@pytest.fixture
+def supervisor(db):
+    return make_user("super1", Role.SUPERVISOR)
+
+
+@pytest.fixture
+def chofer(db):
+    return make_user("chofer1", Role.DRIVER)
+
+
+@pytest.fixture
+def role_users(db, administrador, caseta, supervisor, chofer):
+    return {"Administrador": administrador, "Caseta": caseta, "Supervisor": supervisor, "Chofer": chofer}
+
+
+@pytest.fixture
+def stations(db):
+    return {
+        kind: Station.objects.create(name=f"{label} 1", code=code, kind=kind, sort_order=i)
+        for i, (kind, label, code) in enumerate(
+            [
+                (StationKind.ENTRY, "Entrada", "E1"),
+                (StationKind.EXIT, "Salida", "S1"),
+                (StationKind.GATE, "Puerta", "G1"),
+                (StationKind.CHECKPOINT, "Báscula", "C1"),
+            ]
+        )
+    }
+
+
+@pytest.fixture
+def make_driver(db):
+    def factory(**fields):
+        n = next(_seq)
+        fields.setdefault("full_name", f"Juan Pérez {n}")
+        fields.setdefault("license_number", f"LIC{n:06d}")
+        fields.setdefault("company", "Transportes del Norte")
+        fields.setdefault("plate", f"ABC-{n:03d}")
+        return Driver.objects.create(**fields)
+
+    return factory
+
+
+@pytest.fixture
+def driver(make_driver):
+    return make_driver(full_name="José Ramírez", company="Fletes Ramírez")

@@ -1,0 +1,153 @@
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import services
+from .forms import ReasonForm
+from .models import Ban, Driver, Movement, RefusedScan, RevokedBadge, Visit
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History is written by the services only: the admin shows it, never edits it."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class BanInline(admin.TabularInline):
+    model = Ban
+    fk_name = "driver"
+    extra = 0
+    fields = ("banned_at", "reason", "banned_by", "until", "lifted_at", "lifted_by")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _reason_action(modeladmin, request, queryset, *, title, perm, needs_until, run):
+    """Ask for a reason on an intermediate page, then run `run(driver, reason, until)`."""
+    if not request.user.has_perm(perm):
+        raise PermissionDenied
+    form = ReasonForm(request.POST if "apply" in request.POST else None)
+    if not needs_until:
+        form.fields.pop("until")
+    if form.is_valid():
+        done = 0
+        for driver in queryset:
+            try:
+                run(driver, form.cleaned_data["reason"], form.cleaned_data.get("until"))
+                done += 1
+            except services.ScanError as exc:
+                modeladmin.message_user(request, f"{driver}: {exc}", messages.ERROR)
+        modeladmin.message_user(
+            request, ngettext("%d driver updated.", "%d drivers updated.", done) % done, messages.SUCCESS
+        )
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "queryset": queryset,
+        "action": request.POST.get("action"),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "opts": modeladmin.model._meta,
+    }
+    return TemplateResponse(request, "admin/drivers/reason_action.html", context)
+
+
+@admin.register(Driver)
+class DriverAdmin(admin.ModelAdmin):
+    list_display = ("full_name", "license_number", "company", "plate", "phone", "created_at")
+    list_filter = ("company",)
+    search_fields = ("full_name", "license_number", "company", "plate", "badge_code")
+    readonly_fields = ("badge_code", "badge_issued_at", "created_at", "updated_at", "created_by")
+    fields = (
+        "full_name", "license_number", "company", "phone", "plate", "photo", "notes", "user",
+        "badge_code", "badge_issued_at", "created_at", "updated_at", "created_by",
+    )
+    autocomplete_fields = ("user",)
+    inlines = [BanInline]
+    actions = ["ban_drivers", "unban_drivers", "reissue_badges"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Ban the selected drivers"), permissions=["ban"])
+    def ban_drivers(self, request, queryset):
+        return _reason_action(
+            self, request, queryset, title=_("Ban drivers"), perm="drivers.ban_driver", needs_until=True,
+            run=lambda d, reason, until: services.ban(d, reason=reason, by=request.user, until=until),
+        )
+
+    @admin.action(description=_("Lift the ban of the selected drivers"), permissions=["ban"])
+    def unban_drivers(self, request, queryset):
+        count = sum(1 for d in queryset if services.unban(d, by=request.user))
+        self.message_user(request, ngettext("%d ban lifted.", "%d bans lifted.", count) % count)
+
+    @admin.action(description=_("Reissue the badge (the old one stops working)"), permissions=["reissue"])
+    def reissue_badges(self, request, queryset):
+        return _reason_action(
+            self, request, queryset, title=_("Reissue badges"), perm="drivers.reissue_badge", needs_until=False,
+            run=lambda d, reason, until: services.reissue_badge(d, by=request.user),
+        )
+
+    def has_ban_permission(self, request):
+        return request.user.has_perm("drivers.ban_driver")
+
+    def has_reissue_permission(self, request):
+        return request.user.has_perm("drivers.reissue_badge")
+
+
+@admin.register(Movement)
+class MovementAdmin(ReadOnlyAdmin):
+    list_display = ("at", "direction", "driver", "station", "operator", "source", "forced", "annulled_at")
+    list_filter = ("direction", "source", "forced", "station", "is_late")
+    search_fields = ("driver__full_name", "driver__license_number", "driver__company")
+    date_hierarchy = "at"
+    list_select_related = ("driver", "station", "operator")
+    show_full_result_count = False
+
+
+@admin.register(RefusedScan)
+class RefusedScanAdmin(ReadOnlyAdmin):
+    list_display = ("at", "reason", "raw_input", "driver", "station", "operator")
+    list_filter = ("reason", "station")
+    search_fields = ("raw_input", "driver__full_name")
+    date_hierarchy = "at"
+    list_select_related = ("driver", "station", "operator")
+    show_full_result_count = False
+
+
+@admin.register(Visit)
+class VisitAdmin(ReadOnlyAdmin):
+    list_display = ("driver", "entered_at", "left_at", "entry_station", "exit_station", "last_station")
+    list_filter = ("entry_station",)
+    search_fields = ("driver__full_name",)
+    date_hierarchy = "entered_at"
+    list_select_related = ("driver", "entry_station", "exit_station", "last_station")
+
+
+@admin.register(Ban)
+class BanAdmin(ReadOnlyAdmin):
+    list_display = ("driver", "reason", "banned_at", "banned_by", "until", "lifted_at", "lifted_by")
+    search_fields = ("driver__full_name", "reason")
+    list_select_related = ("driver", "banned_by", "lifted_by")
+
+
+@admin.register(RevokedBadge)
+class RevokedBadgeAdmin(ReadOnlyAdmin):
+    list_display = ("code", "driver", "revoked_at", "revoked_by")
+    search_fields = ("code", "driver__full_name")

@@ -1,0 +1,455 @@
+import base64
+import re
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+# 16 random bytes in base32 without padding: 26 characters of A-Z and 2-7, 128 bits.
+# Upper-case letters and digits only, so a scanner on another keyboard layout still types
+# them and the QR uses alphanumeric mode (version 2, small and robust).
+BADGE_CODE_LENGTH = 26
+BADGE_CODE_RE = re.compile(r"[A-Z0-9]{%d}" % BADGE_CODE_LENGTH)
+
+
+def new_badge_code() -> str:
+    return base64.b32encode(secrets.token_bytes(16)).decode("ascii").rstrip("=")
+
+
+def normalize_badge_code(raw) -> str | None:
+    """The badge code in `raw` (trimmed, upper-cased), or None if it cannot be one."""
+    if not isinstance(raw, str):
+        return None
+    code = raw.strip().upper()
+    return code if BADGE_CODE_RE.fullmatch(code) else None
+
+
+def driver_photo_path(instance, filename):
+    return f"drivers/{secrets.token_hex(8)}.jpg"
+
+
+class Direction(models.TextChoices):
+    IN = "in", _("Entry")
+    OUT = "out", _("Exit")
+    PASS = "pass", _("Checkpoint pass")
+
+
+class Source(models.TextChoices):
+    SCAN = "scan", _("Badge scan")
+    SELF = "self", _("Self check-in")
+    MANUAL = "manual", _("Manual")
+
+
+class ScanReason(models.TextChoices):
+    OK = "ok", _("Accepted")
+    DUPLICATE = "duplicate", _("Double read")
+    INVALID = "invalid", _("Invalid code")
+    UNKNOWN = "unknown", _("Unknown badge")
+    REVOKED = "revoked", _("Revoked badge")
+    BANNED = "banned", _("Banned driver")
+    ALREADY_INSIDE = "already_inside", _("Already inside")
+    NOT_INSIDE = "not_inside", _("Not inside")
+    STATION_INACTIVE = "station_inactive", _("Station inactive")
+    FORBIDDEN = "forbidden", _("Not allowed")
+
+
+class DriverQuerySet(models.QuerySet):
+    def inside(self):
+        """Drivers with an open visit (served by the partial unique index on Visit)."""
+        return self.filter(visits__left_at__isnull=True)
+
+    def banned(self, at=None):
+        return self.filter(pk__in=Ban.objects.in_force(at).values("driver_id"))
+
+    def search(self, text: str):
+        text = (text or "").strip()
+        if not text:
+            return self
+        return self.filter(
+            Q(full_name__icontains=text)
+            | Q(license_number__icontains=text)
+            | Q(company__icontains=text)
+            | Q(plate__icontains=text)
+        )
+
+
+class Driver(models.Model):
+    """A truck driver with his current badge. Presence lives in Visit, bans in Ban."""
+
+    full_name = models.CharField(_("full name"), max_length=120)
+    license_number = models.CharField(_("licence number"), max_length=40, unique=True)
+    company = models.CharField(_("carrier company"), max_length=120)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    plate = models.CharField(_("vehicle plate"), max_length=20, blank=True)
+    photo = models.ImageField(_("photo"), upload_to=driver_photo_path, blank=True)
+    photo_thumb = models.ImageField(upload_to=driver_photo_path, blank=True, editable=False)
+    notes = models.TextField(_("notes"), blank=True)
+    badge_code = models.CharField(
+        _("badge code"), max_length=32, unique=True, default=new_badge_code, editable=False
+    )
+    badge_issued_at = models.DateTimeField(_("badge issued"), default=timezone.now, editable=False)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("driver's own account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="driver_profile",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("registered by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = DriverQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["full_name"]
+        verbose_name = _("driver")
+        verbose_name_plural = _("drivers")
+        permissions = [
+            ("ban_driver", _("Can ban and unban drivers")),
+            ("reissue_badge", _("Can reissue a driver's badge")),
+            ("import_drivers", _("Can import drivers from a file")),
+            ("view_own_badge", _("Can see his own badge")),
+        ]
+        indexes = [models.Index(fields=["company"], name="drivers_driver_company_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(license_number=""), name="drivers_driver_license_not_empty"
+            ),
+            models.CheckConstraint(condition=~Q(full_name=""), name="drivers_driver_name_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.full_name} ({self.company})"
+
+    def clean(self):
+        self.full_name = " ".join((self.full_name or "").split())
+        self.license_number = (self.license_number or "").strip().upper()
+        self.company = " ".join((self.company or "").split())
+        self.plate = (self.plate or "").strip().upper()
+
+    def active_ban(self, at=None):
+        return Ban.objects.in_force(at).filter(driver=self).order_by("-banned_at").first()
+
+    @property
+    def open_visit(self):
+        return self.visits.filter(left_at__isnull=True).first()
+
+
+class RevokedBadge(models.Model):
+    """A badge code that was replaced: its scans are refused as revoked, not unknown."""
+
+    code = models.CharField(_("badge code"), max_length=32, unique=True)
+    driver = models.ForeignKey(Driver, on_delete=models.CASCADE, related_name="revoked_badges")
+    issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), default=timezone.now)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-revoked_at"]
+        verbose_name = _("revoked badge")
+        verbose_name_plural = _("revoked badges")
+
+    def __str__(self):
+        return self.code
+
+
+class BanQuerySet(models.QuerySet):
+    def in_force(self, at=None):
+        at = at or timezone.now()
+        return self.filter(lifted_at__isnull=True, banned_at__lte=at).filter(
+            Q(until__isnull=True) | Q(until__gt=at)
+        )
+
+
+class Ban(models.Model):
+    """One ban of a driver: kept for history when lifted or expired."""
+
+    driver = models.ForeignKey(
+        Driver, verbose_name=_("driver"), on_delete=models.CASCADE, related_name="bans"
+    )
+    reason = models.TextField(_("reason"))
+    banned_at = models.DateTimeField(_("since"), default=timezone.now)
+    banned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("banned by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    until = models.DateTimeField(_("until"), null=True, blank=True)
+    lifted_at = models.DateTimeField(_("lifted"), null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("lifted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = BanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-banned_at"]
+        verbose_name = _("ban")
+        verbose_name_plural = _("bans")
+        constraints = [
+            # At most one ban not lifted per driver; ban() lifts the previous one first.
+            models.UniqueConstraint(
+                fields=["driver"],
+                condition=Q(lifted_at__isnull=True),
+                name="drivers_ban_one_open_per_driver",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="drivers_ban_reason_required"),
+            models.CheckConstraint(
+                condition=Q(until__isnull=True) | Q(until__gt=models.F("banned_at")),
+                name="drivers_ban_until_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.driver} — {self.reason[:40]}"
+
+    @property
+    def is_in_force(self) -> bool:
+        now = timezone.now()
+        return self.lifted_at is None and (self.until is None or self.until > now)
+
+
+class Visit(models.Model):
+    """One stay inside the plant, from an entry to an exit: the current presence."""
+
+    driver = models.ForeignKey(
+        Driver, verbose_name=_("driver"), on_delete=models.CASCADE, related_name="visits"
+    )
+    entered_at = models.DateTimeField(_("entered"))
+    left_at = models.DateTimeField(_("left"), null=True, blank=True)
+    entry_station = models.ForeignKey(
+        "stations.Station",
+        verbose_name=_("entry station"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    exit_station = models.ForeignKey(
+        "stations.Station",
+        verbose_name=_("exit station"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    last_station = models.ForeignKey(
+        "stations.Station",
+        verbose_name=_("last station"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    last_seen_at = models.DateTimeField(_("last seen"))
+    plate = models.CharField(_("vehicle plate"), max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["-entered_at"]
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        permissions = [("check_out_driver", _("Can check a driver out by hand"))]
+        constraints = [
+            # The database itself refuses a second open visit: no double entry, even when
+            # two stations scan the same driver at once and select_for_update is a no-op.
+            models.UniqueConstraint(
+                fields=["driver"],
+                condition=Q(left_at__isnull=True),
+                name="drivers_visit_one_open_per_driver",
+            ),
+            models.CheckConstraint(
+                condition=Q(left_at__isnull=True) | Q(left_at__gte=models.F("entered_at")),
+                name="drivers_visit_leaves_after_entering",
+            ),
+        ]
+        indexes = [
+            # Serves the live screens: who is inside now, oldest first, O(drivers inside).
+            models.Index(
+                fields=["entered_at"],
+                condition=Q(left_at__isnull=True),
+                name="drivers_visit_open_idx",
+            ),
+            # Serves the dashboard's stay figures for today.
+            models.Index(fields=["left_at"], name="drivers_visit_left_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.driver} {self.entered_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.left_at is None
+
+    @property
+    def duration(self):
+        return (self.left_at or timezone.now()) - self.entered_at
+
+
+class MovementQuerySet(models.QuerySet):
+    def valid(self):
+        return self.filter(annulled_at__isnull=True)
+
+
+class Movement(models.Model):
+    """An accepted scan (or a manual check-out): never deleted, annulled when mistaken."""
+
+    driver = models.ForeignKey(
+        Driver, verbose_name=_("driver"), on_delete=models.PROTECT, related_name="movements"
+    )
+    station = models.ForeignKey(
+        "stations.Station",
+        verbose_name=_("station"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="movements",
+    )
+    direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    is_late = models.BooleanField(
+        _("late upload"), default=False, help_text=_("Sent after the scan, e.g. from an offline booth.")
+    )
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("operator"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.SCAN)
+    forced = models.BooleanField(_("forced"), default=False)
+    force_reason = models.TextField(_("force reason"), blank=True)
+    nonce = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    visit = models.ForeignKey(
+        Visit, null=True, blank=True, on_delete=models.SET_NULL, related_name="movements"
+    )
+    plate = models.CharField(_("vehicle plate"), max_length=20, blank=True)
+    annulled_at = models.DateTimeField(_("annulled"), null=True, blank=True)
+    annulled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("annulled by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    annul_reason = models.TextField(_("annul reason"), blank=True)
+
+    objects = MovementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("movement")
+        verbose_name_plural = _("movements")
+        permissions = [
+            ("record_movement", _("Can record movements (scan badges)")),
+            ("force_movement", _("Can force a movement past anti-passback")),
+            ("annul_movement", _("Can annul a mistaken scan")),
+            ("self_check_in", _("Can check himself in at a self check-in station")),
+            ("view_dashboard", _("Can see the live dashboard")),
+            ("export_history", _("Can export the history")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(direction__in=Direction.values), name="drivers_movement_direction_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(forced=False) | ~Q(force_reason=""),
+                name="drivers_movement_forced_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(station__isnull=False) | Q(source=Source.MANUAL),
+                name="drivers_movement_station_unless_manual",
+            ),
+        ]
+        indexes = [
+            # History, newest first, and its date-range filter.
+            models.Index(fields=["-at", "-id"], name="drivers_movement_at_idx"),
+            # A driver's route / last movement, and the double-read check.
+            models.Index(fields=["driver", "-at"], name="drivers_movement_driver_idx"),
+            # Station cards (last scan, scans in the last hour) and the station filter.
+            models.Index(fields=["station", "-at"], name="drivers_movement_station_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} {self.driver} {self.at:%Y-%m-%d %H:%M}"
+
+
+class RefusedScan(models.Model):
+    """A scan that was refused, with its reason: shown in the history and the dashboard."""
+
+    raw_input = models.CharField(_("scanned text"), max_length=64, blank=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=ScanReason.choices)
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    station = models.ForeignKey(
+        "stations.Station",
+        verbose_name=_("station"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refused_scans",
+    )
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("operator"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    driver = models.ForeignKey(
+        Driver,
+        verbose_name=_("driver"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="refused_scans",
+    )
+    direction = models.CharField(
+        _("direction"), max_length=8, choices=Direction.choices, blank=True
+    )
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.SCAN)
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    nonce = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("refused scan")
+        verbose_name_plural = _("refused scans")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reason__in=[ScanReason.OK, ScanReason.DUPLICATE]),
+                name="drivers_refusedscan_reason_is_refusal",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="drivers_refused_at_idx"),
+            models.Index(fields=["driver", "-at"], name="drivers_refused_driver_idx"),
+            models.Index(fields=["station", "-at"], name="drivers_refused_station_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_reason_display()} {self.at:%Y-%m-%d %H:%M}"

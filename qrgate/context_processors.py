@@ -1,0 +1,5 @@
+from django.conf import settings
+
+
+def plant(request):
+    return {"PLANT_NAME": settings.PLANT_NAME}

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts.views import home
+
+from . import views
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("", home, name="home"),
+    path("admin/", admin.site.urls),
+    path("", include("accounts.urls")),
+    path("", include("stations.urls")),
+    path("", include("drivers.urls")),
+]

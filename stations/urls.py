@@ -1,0 +1,7 @@
+from django.urls import path  # noqa: F401
+
+app_name = "stations"
+
+urlpatterns = [
+    # kiosk / station QR (issue 3)
+]
