@@ -1,0 +1,52 @@
+"""Settings come from the environment with safe defaults."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE = Path(__file__).resolve().parents[2]
+
+
+def settings_in(tmp_path, **env):
+    code = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps({'key': s.SECRET_KEY, 'debug': s.DEBUG, 'engine': s.DATABASES['default']['ENGINE'],"
+        " 'name': str(s.DATABASES['default']['NAME']), 'tz': s.TIME_ZONE, 'lang': s.LANGUAGE_CODE,"
+        " 'opts': s.DATABASES['default'].get('OPTIONS', {})}))"
+    )
+    full_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY", "DEBUG")}
+    full_env.update(DJANGO_SETTINGS_MODULE="qrgate.settings", QRGATE_DATA_DIR=str(tmp_path),
+                    QRGATE_ENV_FILE=str(tmp_path / "none.env"), **env)
+    out = subprocess.run([sys.executable, "-c", code], cwd=BASE, env=full_env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    import json
+
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_defaults_are_safe_sqlite_in_the_data_folder_spanish_and_mexico_city(tmp_path):
+    s = settings_in(tmp_path)
+    assert s["debug"] is False
+    assert s["engine"] == "django.db.backends.sqlite3" and s["name"].startswith(str(tmp_path))
+    assert s["tz"] == "America/Mexico_City" and s["lang"] == "es"
+    assert s["opts"]["transaction_mode"] == "IMMEDIATE" and "journal_mode=WAL" in s["opts"]["init_command"]
+
+
+def test_the_secret_key_is_generated_once_and_kept(tmp_path):
+    first = settings_in(tmp_path)["key"]
+    assert len(first) >= 50 and (tmp_path / "secret_key").exists()
+    assert settings_in(tmp_path)["key"] == first
+    assert oct((tmp_path / "secret_key").stat().st_mode)[-3:] == "600"
+
+
+def test_database_url_selects_postgresql(tmp_path):
+    s = settings_in(tmp_path, DATABASE_URL="postgres://u:p@db.example:5432/qrgate")
+    assert s["engine"] == "django.db.backends.postgresql"
+
+
+def test_a_short_secret_key_is_refused_in_production(tmp_path):
+    with pytest.raises(AssertionError, match="too short"):
+        settings_in(tmp_path, SECRET_KEY="short")
