@@ -1,5 +1,6 @@
 """Shared test fixtures: one named user per role, one station per kind, a driver factory."""
 
+import importlib
 import itertools
 
 import pytest
@@ -21,8 +22,19 @@ def _plain_static_storage(settings):
     }
 
 
+def ensure_roles():
+    """The role groups come from a data migration, which a transactional test's flush wipes."""
+    if Group.objects.filter(name__in=Role.ALL).count() == len(Role.ALL):
+        return
+    from django.apps import apps
+
+    importlib.import_module("accounts.migrations.0002_roles").assign_roles(apps)
+
+
 def make_user(username, *roles, **extra):
     from accounts.models import User
+
+    ensure_roles()
 
     user = User.objects.create_user(username=username, password="pw-" + username + "-123", **extra)
     user.groups.set(Group.objects.filter(name__in=roles))
@@ -92,3 +104,9 @@ def make_driver(db):
 @pytest.fixture
 def driver(make_driver):
     return make_driver(full_name="José Ramírez", company="Fletes Ramírez")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # PBKDF2's default rounds cost about a second per test user; tests need no strong hash.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,6 +1,6 @@
 """Reads that span models. Live screens cost O(drivers inside), never O(history)."""
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from .models import Visit
 
@@ -12,3 +12,409 @@ def inside_now() -> QuerySet[Visit]:
         .select_related("driver", "entry_station", "last_station")
         .order_by("entered_at")
     )
+
+
+# --- monitoring screens (issue 4) ---
+# Every read below is bounded: by the drivers inside now, by today (or the last 7 days)
+# through the `at` indexes, or by a LIMIT. None counts or scans the whole history.
+
+import hashlib  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from datetime import datetime, time, timedelta  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+from django.conf import settings  # noqa: E402
+from django.core.cache import cache  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import (  # noqa: E402
+    BooleanField,
+    CharField,
+    Count,
+    DateTimeField,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from stations.models import Station  # noqa: E402
+
+from .models import Ban, Direction, Driver, Movement, RefusedScan, ScanReason  # noqa: E402
+
+
+def local_day_start(now=None):
+    """Midnight of today in the plant's time zone, as an aware datetime."""
+    local = timezone.localtime(now or timezone.now())
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def live_marker(now=None) -> str:
+    """A short token that changes whenever a live screen would show something different.
+
+    One query of index-only lookups (the newest movement, refused scan and ban, the last
+    ban lifted, the last annulment, which can only touch a movement of the last few
+    minutes), plus the current minute so that durations and idle warnings move on.
+    A poll that sends back the same token is answered "nothing new" without rendering.
+    """
+    now = now or timezone.now()
+    annul_since = now - timedelta(minutes=settings.SCAN_ANNUL_WINDOW_MINUTES + 1)
+    m, r, b = Movement._meta.db_table, RefusedScan._meta.db_table, Ban._meta.db_table
+    sql = (
+        f"SELECT (SELECT MAX(id) FROM {m}), (SELECT MAX(id) FROM {r}), (SELECT MAX(id) FROM {b}), "
+        f"(SELECT MAX(lifted_at) FROM {b}), "
+        f"(SELECT MAX(annulled_at) FROM {m} WHERE at >= %s AND annulled_at IS NOT NULL)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [annul_since])
+        row = cursor.fetchone()
+    raw = "|".join(str(v) for v in row) + f"|{int(now.timestamp() // 60)}"
+    return hashlib.blake2s(raw.encode(), digest_size=8).hexdigest()
+
+
+@dataclass
+class Event:
+    """One line of the latest events: an accepted movement or a refused scan."""
+
+    kind: str  # "movement" or "refused"
+    pk: int
+    at: object
+    level: str  # entry, exit, pass, warning, refused
+    label: str
+    driver: Driver | None
+    station: Station | None
+    operator: object
+    detail: str = ""
+    annulled: bool = False
+
+
+def _movement_event(m: Movement) -> Event:
+    level = {Direction.IN: "entry", Direction.OUT: "exit"}.get(m.direction, "pass")
+    if m.forced:
+        level = "warning"
+    return Event("movement", m.pk, m.at, level, m.get_direction_display(), m.driver, m.station,
+                 m.operator, m.force_reason, bool(m.annulled_at))
+
+
+def _refused_event(r: RefusedScan) -> Event:
+    return Event("refused", r.pk, r.at, "refused", r.get_reason_display(), r.driver, r.station,
+                 r.operator, r.detail)
+
+
+def _newest(model, limit: int) -> list:
+    """The newest `limit` rows of `model` with driver, station and operator.
+
+    The ids come first, from the (-at, -id) index alone: with the joins in the same query
+    SQLite's planner may start from the drivers table and sort the whole history.
+    """
+    ids = list(model.objects.order_by("-at", "-id").values_list("id", flat=True)[:limit])
+    rows = model.objects.select_related("driver", "station", "operator").in_bulk(ids)
+    return [rows[i] for i in ids if i in rows]
+
+
+def latest_events(limit: int = 15) -> list[Event]:
+    """The newest movements and refused scans, merged (four small queries)."""
+    events = [_movement_event(m) for m in _newest(Movement, limit)]
+    events += [_refused_event(r) for r in _newest(RefusedScan, limit)]
+    events.sort(key=lambda e: (e.at, e.pk), reverse=True)
+    return events[:limit]
+
+
+def recent_banned_attempts(now=None, minutes: int = 15) -> list[RefusedScan]:
+    """Banned drivers who tried to pass in the last `minutes`: the dashboard's red banner."""
+    now = now or timezone.now()
+    return list(
+        RefusedScan.objects.filter(reason=ScanReason.BANNED, at__gte=now - timedelta(minutes=minutes))
+        .select_related("driver", "station")
+        .order_by("-at", "-id")[:5]
+    )
+
+
+@dataclass
+class StationCard:
+    station: Station
+    last: Event | None
+    last_hour: int
+    idle: bool
+
+
+def station_cards(now=None) -> list[StationCard]:
+    """One card per active station: last scan and who, scans in the last hour, idle or not.
+
+    Four queries whatever the number of stations (the (station, -at) indexes serve them).
+    """
+    now = now or timezone.now()
+    stations = list(
+        Station.objects.active().annotate(
+            last_movement_id=Subquery(
+                Movement.objects.filter(station=OuterRef("pk")).order_by("-at", "-id").values("id")[:1]
+            ),
+            last_refused_id=Subquery(
+                RefusedScan.objects.filter(station=OuterRef("pk")).order_by("-at", "-id").values("id")[:1]
+            ),
+        )
+    )
+    moves = Movement.objects.select_related("driver", "operator").in_bulk(
+        [s.last_movement_id for s in stations if s.last_movement_id]
+    )
+    refused = RefusedScan.objects.select_related("driver", "operator").in_bulk(
+        [s.last_refused_id for s in stations if s.last_refused_id]
+    )
+    hour_ago = now - timedelta(hours=1)
+    counts: dict[int, int] = {}
+    for model in (Movement, RefusedScan):
+        rows = (
+            model.objects.filter(at__gte=hour_ago, station__isnull=False)
+            .values("station_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for row in rows:
+            counts[row["station_id"]] = counts.get(row["station_id"], 0) + row["n"]
+    idle_since = now - timedelta(minutes=settings.STATION_IDLE_MINUTES)
+    cards = []
+    for s in stations:
+        candidates = []
+        if s.last_movement_id in moves:
+            m = moves[s.last_movement_id]
+            m.station = s
+            candidates.append(_movement_event(m))
+        if s.last_refused_id in refused:
+            r = refused[s.last_refused_id]
+            r.station = s
+            candidates.append(_refused_event(r))
+        last = max(candidates, key=lambda e: e.at) if candidates else None
+        cards.append(StationCard(s, last, counts.get(s.pk, 0), last is None or last.at < idle_since))
+    return cards
+
+
+PAST_DAYS_CACHE_SECONDS = 300
+
+
+def _counts_by_slot(bounds: list) -> list[dict]:
+    """Valid entries and exits in each [bounds[i], bounds[i+1]) slot, in one query.
+
+    One conditional COUNT per slot and direction over the `at` index range: no date
+    function runs per row (SQLite would call Python for each), and the slots are the
+    plant's local hours or days, computed here, so DST days come out right.
+    """
+    aggregates = {}
+    for i in range(len(bounds) - 1):
+        for direction in (Direction.IN, Direction.OUT):
+            aggregates[f"{direction}_{i}"] = Count(
+                "id", filter=Q(direction=direction, at__gte=bounds[i], at__lt=bounds[i + 1])
+            )
+    totals = Movement.objects.valid().filter(at__gte=bounds[0], at__lt=bounds[-1]).aggregate(**aggregates)
+    return [
+        {"in": totals[f"in_{i}"] or 0, "out": totals[f"out_{i}"] or 0} for i in range(len(bounds) - 1)
+    ]
+
+
+def hourly_counts(now=None) -> list[dict]:
+    """Entries and exits per hour of today (plant time): 24 rows {label, in, out}."""
+    start = local_day_start(now)
+    tz = timezone.get_current_timezone()
+    day = start.date()
+    bounds = [timezone.make_aware(datetime.combine(day, time(h)), tz) for h in range(24)]
+    bounds.append(local_day_start(start + timedelta(hours=26)))
+    slots = _counts_by_slot(bounds)
+    return [{"label": f"{h:02d}", **slot} for h, slot in enumerate(slots)]
+
+
+def daily_counts(now=None, days: int = 7, today: dict | None = None) -> list[dict]:
+    """Entries and exits per day for the last `days` days, today included (plant time).
+
+    The past days no longer change (but for a late upload from an offline booth), so
+    they are counted once and kept in the shared cache for a few minutes; `today`, when
+    the caller already has it from hourly_counts, saves counting it again.
+    """
+    tz = timezone.get_current_timezone()
+    day = local_day_start(now).date()
+    dates = [day - timedelta(days=days - 1 - i) for i in range(days)]
+    key = f"qrgate:daily-counts:{dates[0]}:{day}"
+    past = cache.get(key)
+    if past is None:
+        bounds = [timezone.make_aware(datetime.combine(d, time()), tz) for d in dates]
+        past = _counts_by_slot(bounds)
+        cache.set(key, past, PAST_DAYS_CACHE_SECONDS)
+    if today is None:
+        hours = hourly_counts(now)
+        today = {"in": sum(h["in"] for h in hours), "out": sum(h["out"] for h in hours)}
+    return [{"date": d, **slot} for d, slot in zip(dates, past + [today])]
+
+
+def stays_today(now=None) -> dict:
+    """Average and longest stay of the visits that ended today (served by the left_at index)."""
+    start = local_day_start(now)
+    spans = [
+        left - entered
+        for entered, left in Visit.objects.filter(left_at__gte=start).values_list("entered_at", "left_at")
+    ]
+    if not spans:
+        return {"count": 0, "average": None, "longest": None}
+    return {"count": len(spans), "average": sum(spans, timedelta()) / len(spans), "longest": max(spans)}
+
+
+def overstaying(now=None, limit: int = 50) -> QuerySet[Visit]:
+    """Drivers inside for longer than OVERSTAY_HOURS, the longest first."""
+    now = now or timezone.now()
+    return inside_now().filter(entered_at__lt=now - timedelta(hours=settings.OVERSTAY_HOURS))[:limit]
+
+
+def refused_today_count(now=None) -> int:
+    return RefusedScan.objects.filter(at__gte=local_day_start(now)).count()
+
+
+# The history: movements and refused scans as rows of the same columns, in one UNION ALL.
+# Each side is filtered first and ordered by its (-at, -id) index, so that a page of the
+# newest rows reads about one page from each side (SQLite merges the ordered sub-selects,
+# PostgreSQL does a Merge Append), even with millions of rows.
+HISTORY_COLUMNS = (
+    "at", "id", "kind", "reason", "direction", "driver_id", "driver_name", "driver_license",
+    "driver_company", "plate", "station_code", "station_name", "operator_name", "source",
+    "forced", "note", "annulled_at", "raw_input",
+)
+
+
+def history_movements(qs=None):
+    qs = Movement.objects.all() if qs is None else qs
+    return qs.annotate(
+        kind=Value("movement", output_field=CharField()),
+        reason=Value(ScanReason.OK.value, output_field=CharField()),
+        driver_name=F("driver__full_name"),
+        driver_license=F("driver__license_number"),
+        driver_company=F("driver__company"),
+        station_code=F("station__code"),
+        station_name=F("station__name"),
+        operator_name=F("operator__username"),
+        note=F("force_reason"),
+        raw_input=Value("", output_field=CharField()),
+    ).values(*HISTORY_COLUMNS)
+
+
+def history_refused(qs=None):
+    qs = RefusedScan.objects.all() if qs is None else qs
+    return qs.annotate(
+        kind=Value("refused", output_field=CharField()),
+        driver_name=F("driver__full_name"),
+        driver_license=F("driver__license_number"),
+        driver_company=F("driver__company"),
+        plate=Coalesce(F("driver__plate"), Value("", output_field=CharField())),
+        station_code=F("station__code"),
+        station_name=F("station__name"),
+        operator_name=F("operator__username"),
+        forced=Value(False, output_field=BooleanField()),
+        note=F("detail"),
+        annulled_at=Value(None, output_field=DateTimeField()),
+    ).values(*HISTORY_COLUMNS)
+
+
+class HistoryRows:
+    """The history as one ordered, sliceable sequence of row dicts (HISTORY_COLUMNS).
+
+    Movements and refused scans are combined with UNION ALL. A slice [a:b] is answered
+    with each side ordered and cut at b before the union where the database allows it
+    (PostgreSQL: two index scans of b rows, instead of sorting every matching row);
+    SQLite merges the ordered sub-selects of a compound query by itself. It quacks like a
+    QuerySet for django-tables2 (order_by, count, query.order_by), and iterator() streams
+    every row for the exports.
+    """
+
+    def __init__(self, movements, refused, ordering=("-at", "-id")):
+        self.movements, self.refused = movements, refused
+        self.ordering = tuple(ordering)
+        self.query = SimpleNamespace(order_by=self.ordering)  # django-tables2 reads it
+        self.model = None
+
+    def order_by(self, *ordering):
+        ordering = tuple(ordering) or ("-at", "-id")
+        if not any(f.lstrip("-") == "id" for f in ordering):
+            ordering += ("-id",)  # a total order, so pages never repeat or skip a row
+        return HistoryRows(self.movements, self.refused, ordering)
+
+    def _parts(self):
+        parts = []
+        if self.movements is not None and not self.movements.query.is_empty():
+            parts.append(history_movements(self.movements).order_by(*self.ordering))
+        if self.refused is not None and not self.refused.query.is_empty():
+            parts.append(history_refused(self.refused).order_by(*self.ordering))
+        return parts
+
+    def queryset(self, limit: int | None = None):
+        parts = self._parts()
+        if not parts:
+            return history_movements(Movement.objects.none())
+        if len(parts) == 1:
+            return parts[0]
+        if limit is not None and connection.features.supports_slicing_ordering_in_compound:
+            parts = [part[:limit] for part in parts]
+        else:
+            parts = [part.order_by() for part in parts]
+        return parts[0].union(*parts[1:], all=True).order_by(*self.ordering)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            if key.stop is None or key.step is not None:
+                raise ValueError("HistoryRows takes bounded slices only")
+            return list(self.queryset(limit=key.stop)[key])
+        return self.queryset(limit=key + 1)[key]
+
+    def __iter__(self):
+        return iter(self.queryset())
+
+    def iterator(self, chunk_size: int = 2000):
+        return self.queryset().iterator(chunk_size=chunk_size)
+
+    def count(self) -> int:
+        """The number of rows: a full count, never used by the history screen's pages."""
+        return self.queryset().count()
+
+    def exists(self) -> bool:
+        return bool(self[0:1])
+
+
+def history_rows(movements=None, refused=None) -> HistoryRows:
+    """Rows of the history, newest first. `movements` / `refused`: the filtered querysets."""
+    return HistoryRows(
+        Movement.objects.all() if movements is None else movements,
+        RefusedScan.objects.all() if refused is None else refused,
+    )
+
+
+@dataclass
+class RouteStep:
+    movement: Movement
+    since_previous: timedelta | None
+
+
+def driver_route(driver: Driver, *, visits: int = 10, refused: int = 20) -> dict:
+    """A driver's recent visits, each a timeline of his movements with the time between
+    stations, plus his movements outside any visit and his refused attempts. 4 queries."""
+    recent_visits = list(
+        driver.visits.select_related("entry_station", "exit_station", "last_station")
+        .prefetch_related(
+            Prefetch(
+                "movements",
+                queryset=Movement.objects.select_related("station", "operator").order_by("at", "id"),
+            )
+        )
+        .order_by("-entered_at")[:visits]
+    )
+    timeline = []
+    for visit in recent_visits:
+        steps, previous = [], None
+        for m in visit.movements.all():
+            gap = m.at - previous.at if previous and not m.annulled_at else None
+            steps.append(RouteStep(m, gap))
+            if not m.annulled_at:
+                previous = m
+        timeline.append({"visit": visit, "steps": steps})
+    loose = list(
+        driver.movements.filter(visit__isnull=True)
+        .select_related("station", "operator")
+        .order_by("-at", "-id")[:20]
+    )
+    attempts = list(driver.refused_scans.select_related("station", "operator").order_by("-at", "-id")[:refused])
+    return {"timeline": timeline, "loose": loose, "refused": attempts}

@@ -236,7 +236,9 @@ def record_scan(
     recent = (
         Movement.objects.valid()
         .select_related("driver", "station", "visit")
-        .filter(driver=driver, station=station, at__gte=now - window, at__lte=now)
+        # Around the scan time, not the server's clock: two reads queued offline and sent
+        # later are still one double read.
+        .filter(driver=driver, station=station, at__gte=at - window, at__lte=at + window)
         .order_by("-at", "-id")
         .first()
     )

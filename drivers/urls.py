@@ -1,9 +1,43 @@
 from django.urls import path  # noqa: F401
 
+from .views import active as active_views
+from .views import badge as badge_views
+from .views import banned as banned_views
+from .views import dashboard as dashboard_views
+from .views import follow as follow_views
+from .views import history as history_views
+from .views import imports as import_views
+from .views import media as media_views
+from .views import register as register_views
+from .views import scan as scan_views
+
 app_name = "drivers"
 
 urlpatterns = [
     # --- scan screen and API (issue 3) ---
+    path("scan/", scan_views.scan, name="scan"),
+    path("scan/recent/", scan_views.scan_recent, name="scan_recent"),
+    path("api/scan/", scan_views.api_scan, name="api_scan"),
+    path("api/scan/annul/", scan_views.api_annul, name="api_annul"),
     # --- monitoring screens (issue 4) ---
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("active/", active_views.active, name="active"),
+    path("active/evacuation/", active_views.evacuation, name="evacuation"),
+    path("active/<int:driver_id>/check-out/", active_views.check_out, name="check_out"),
+    path("follow/", follow_views.follow, name="follow"),
+    path("banned/", banned_views.banned, name="banned"),
+    path("banned/<int:driver_id>/ban/", banned_views.ban, name="ban"),
+    path("banned/<int:driver_id>/unban/", banned_views.unban, name="unban"),
+    path("history/", history_views.history, name="history"),
+    path("history/export/", history_views.history_export, name="history_export"),
     # --- registration, badges, import, media (issue 5) ---
+    path("drivers/", register_views.driver_list, name="driver_list"),
+    path("drivers/new/", register_views.register, name="register"),
+    path("drivers/<int:pk>/edit/", register_views.edit, name="edit"),
+    path("drivers/<int:pk>/badge/", badge_views.badge, name="badge"),
+    path("drivers/badges/", badge_views.badge_sheet, name="badge_sheet"),
+    path("drivers/<int:pk>/reissue/", badge_views.reissue, name="reissue"),
+    path("drivers/import/", import_views.import_view, name="import"),
+    path("my-badge/", badge_views.my_badge, name="my_badge"),
+    path("media/<path:path>", media_views.media, name="media"),
 ]

@@ -13,7 +13,8 @@ env = environ.Env()
 # An optional .env beside manage.py (development); production reads the unit's env file.
 environ.Env.read_env(env.str("QRGATE_ENV_FILE", default=str(BASE_DIR / ".env")))
 
-DATA_DIR = Path(env.str("QRGATE_DATA_DIR", default=str(BASE_DIR / "var")))
+# An empty value (KEY= in an env file) counts as unset for the paths and the database URL.
+DATA_DIR = Path(env.str("QRGATE_DATA_DIR", default="") or BASE_DIR / "var")
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=False)
@@ -91,7 +92,9 @@ TEMPLATES = [
 
 # Database: SQLite in DATA_DIR by default; DATABASE_URL=postgres://... for larger plants.
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'qrgate.sqlite3'}")
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{DATA_DIR / 'qrgate.sqlite3'}"
+    )
 }
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
@@ -152,10 +155,13 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(DATA_DIR / "static")))
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or DATA_DIR / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
-MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default="") or DATA_DIR / "media")
 MEDIA_URL = "/media/"  # served by drivers.views after a permission check, never publicly
+# Nightly backups (manage.py backup / restore, deploy/qrgate-backup.timer).
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default="") or DATA_DIR / "backups")
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=14)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -167,16 +173,25 @@ STORAGES = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
-# HTTPS: set behind the HTTPS proxy (deploy/). Only that proxy may set the header.
+# HTTPS: set behind the HTTPS proxy (deploy/). There is deliberately no
+# SECURE_PROXY_SSL_HEADER: gunicorn turns X-Forwarded-Proto into wsgi.url_scheme only for
+# connections from --forwarded-allow-ips (the proxy on 127.0.0.1), whereas Django would
+# believe the header from anyone who reaches port 5000 directly.
 SECURE_HTTPS = env.bool("SECURE_HTTPS", default=False)
 if SECURE_HTTPS:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = False
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+    # Plain HTTP on port 5000 sends browsers to the proxy: SECURE_SSL_HOST is its address
+    # (without it the redirect would keep port 5000, where there is no TLS). Monitors
+    # still get /healthz over plain HTTP.
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_SSL_HOST = env.str("SECURE_SSL_HOST", default="") or None
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# A plant's LAN name or IP address can never be on the browsers' public HSTS preload list.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -13,3 +13,5 @@ urlpatterns = [
     path("", include("stations.urls")),
     path("", include("drivers.urls")),
 ]
+
+handler403 = "accounts.views.forbidden"

@@ -45,6 +45,11 @@ def create_roles(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
+    assign_roles(apps)
+
+
+def assign_roles(apps):
+    """Create the groups and give them their permissions (also used by tests after a flush)."""
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
 

@@ -284,3 +284,11 @@ def test_only_the_latest_movement_can_be_annulled_within_the_window(driver, stat
     Movement.objects.filter(pk=last.pk).update(at=timezone.now() - timedelta(minutes=6))
     with pytest.raises(ScanError):
         services.annul_movement(movement=last, by=caseta, reason="x")
+
+
+def test_two_reads_queued_offline_and_sent_late_are_one_double_read(driver, stations, caseta):
+    when = timezone.now() - timedelta(minutes=3)
+    first = scan(driver, stations["gate"], caseta, nonce="off-1", scanned_at=when)
+    again = scan(driver, stations["gate"], caseta, nonce="off-2", scanned_at=when + timedelta(seconds=2))
+    assert again.reason == ScanReason.DUPLICATE and again.movement == first.movement
+    assert Movement.objects.count() == 1

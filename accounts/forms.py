@@ -1,0 +1,63 @@
+from django import forms
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .services import after_failure, client_ip, lockout_minutes_left
+
+
+class LockoutMixin:
+    """Refuses to check the password while the account is locked at this address."""
+
+    def _locked_error(self, minutes: int) -> forms.ValidationError:
+        return forms.ValidationError(
+            ngettext(
+                "Too many failed attempts: this account is locked at this computer for %(minutes)d minute.",
+                "Too many failed attempts: this account is locked at this computer for %(minutes)d minutes.",
+                minutes,
+            )
+            % {"minutes": minutes},
+            code="locked",
+        )
+
+    def clean(self):
+        username = (self.cleaned_data.get("username") or "").strip()
+        if username:
+            minutes = lockout_minutes_left(username, client_ip(self.request))
+            if minutes:
+                self.locked_minutes = minutes
+                raise self._locked_error(minutes)
+        try:
+            return super().clean()
+        except forms.ValidationError as error:
+            # The failure was logged by the user_login_failed signal; did it lock the account?
+            if username and getattr(error, "code", None) == "invalid_login":
+                minutes = after_failure(request=self.request, username=username)
+                if minutes:
+                    self.locked_minutes = minutes
+                    raise self._locked_error(minutes) from error
+            raise
+
+
+class LoginForm(LockoutMixin, AuthenticationForm):
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("Wrong username or password. Check them and try again (capital letters count)."),
+        "inactive": _("This account is disabled. Ask the plant's administrator."),
+    }
+    locked_minutes = 0
+
+
+class AdminLoginForm(LockoutMixin, AdminAuthenticationForm):
+    locked_minutes = 0
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", _("Plant default"))] + list(settings.LANGUAGES),
+        required=False,
+        widget=forms.RadioSelect,
+    )

@@ -1,0 +1,343 @@
+"""Bulk import of drivers from the plant's spreadsheet (CSV or XLSX).
+
+`parse()` reads the file and validates every row without touching the database beyond
+one read of the licences already registered; `apply()` writes the valid rows in one
+transaction. `import_drivers()` does both and is what the command and the upload page
+call. The import is idempotent by licence number: a row whose licence exists updates
+that driver (empty optional cells keep what is stored), a row whose data is already
+stored is reported as unchanged, so the same file can be loaded twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import forms as rules
+from .models import Driver
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 50_000
+FIELDS = ["full_name", "license_number", "company", "phone", "plate", "notes"]
+REQUIRED = ["full_name", "license_number", "company"]
+OPTIONAL = ["phone", "plate", "notes"]
+
+# Header spellings, compared after dropping case, accents, spaces, _ - . and #.
+HEADERS = {
+    "full_name": {"nombre", "nombrecompleto", "nombredelchofer", "chofer", "conductor", "operador",
+                  "fullname", "name", "drivername", "driver"},
+    "license_number": {"licencia", "nolicencia", "numerolicencia", "numerodelicencia", "licencianumero",
+                       "licensenumber", "license", "licence", "licencenumber", "licenseno", "licenceno"},
+    "company": {"empresa", "compania", "transportista", "linea", "lineatransportista", "company",
+                "carrier", "carriercompany"},
+    "phone": {"telefono", "tel", "celular", "movil", "phone", "phonenumber", "mobile"},
+    "plate": {"placa", "placas", "matricula", "plate", "plates", "vehicleplate", "licenseplate"},
+    "notes": {"notas", "nota", "observaciones", "comentarios", "notes", "note", "comments"},
+}
+RULES = {
+    "full_name": rules.validate_full_name,
+    "license_number": rules.validate_license,
+    "company": rules.validate_company,
+    "phone": rules.validate_phone,
+    "plate": rules.validate_plate,
+    "notes": rules.validate_notes,
+}
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (unreadable, no header, missing columns)."""
+
+
+class Action:
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    REFUSE = "refuse"
+
+
+@dataclass
+class RowResult:
+    row: int
+    action: str
+    license_number: str = ""
+    full_name: str = ""
+    reason: str = ""
+    values: dict = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class ImportReport:
+    rows: list[RowResult]
+    columns: dict[str, str]  # our field -> the header as written in the file
+    ignored_columns: list[str]
+    dry_run: bool = True
+    applied: bool = False
+
+    def _count(self, action) -> int:
+        return sum(1 for r in self.rows if r.action == action)
+
+    @property
+    def created(self) -> int:
+        return self._count(Action.CREATE)
+
+    @property
+    def updated(self) -> int:
+        return self._count(Action.UPDATE)
+
+    @property
+    def unchanged(self) -> int:
+        return self._count(Action.UNCHANGED)
+
+    @property
+    def refused(self) -> int:
+        return self._count(Action.REFUSE)
+
+    @property
+    def refused_rows(self) -> list[RowResult]:
+        return [r for r in self.rows if r.action == Action.REFUSE]
+
+    def summary(self) -> str:
+        text = _("%(created)d created, %(updated)d updated, %(unchanged)d unchanged, %(refused)d refused") % {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "refused": self.refused,
+        }
+        if self.dry_run:
+            text = _("Dry run, nothing written: %(text)s") % {"text": text}
+        return text
+
+
+def header_key(text) -> str:
+    text = unicodedata.normalize("NFKD", str(text or ""))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def _decode(data: bytes) -> str:
+    # Excel in Spanish saves "CSV" as cp1252; a UTF-8 BOM marks Excel's "CSV UTF-8".
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ImportFileError(_("The file's text encoding is not UTF-8 nor Latin-1."))  # pragma: no cover
+
+
+def _csv_rows(data: bytes):
+    text = _decode(data)
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = max([";", ",", "\t", "|"], key=first_line.count)
+    if first_line.count(delimiter) == 0:
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for record in reader:
+            yield [cell.strip() for cell in record]
+    except csv.Error as error:
+        raise ImportFileError(_("The CSV file is malformed: %(error)s") % {"error": error}) from None
+
+
+def _xlsx_rows(data: bytes):
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:
+        raise ImportFileError(_("This Excel file cannot be read. Save it again as .xlsx or CSV.")) from None
+    try:
+        sheet = workbook.worksheets[0]
+        for values in sheet.iter_rows(values_only=True):
+            yield [_cell_text(v) for v in values]
+    finally:
+        workbook.close()
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a licence or phone typed as a number: 12345.0 -> "12345"
+    return str(value).strip()
+
+
+def read_rows(data: bytes, filename: str = ""):
+    """Every record of the file as a list of cell texts (the first one is the header)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportFileError(
+            _("The file is too large: at most %(mb)d MB.") % {"mb": MAX_FILE_BYTES // (1024 * 1024)}
+        )
+    if data[:4] == b"PK\x03\x04":  # a zip: XLSX, whatever its name says
+        return _xlsx_rows(data)
+    if filename.lower().endswith((".xls", ".xlsx", ".ods")) or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise ImportFileError(_("Only .xlsx and .csv files can be imported. Save the sheet as .xlsx or CSV."))
+    if b"\x00" in data[:4096]:
+        raise ImportFileError(_("This is not a CSV or Excel file."))
+    return _csv_rows(data)
+
+
+def _map_header(header: list[str]) -> tuple[dict[str, int], dict[str, str], list[str]]:
+    positions, written, ignored = {}, {}, []
+    aliases = {alias: name for name, spellings in HEADERS.items() for alias in spellings}
+    for index, cell in enumerate(header):
+        name = aliases.get(header_key(cell))
+        if name is None:
+            if cell:
+                ignored.append(cell)
+            continue
+        if name in positions:
+            raise ImportFileError(
+                _("Two columns mean the same thing: “%(a)s” and “%(b)s”.") % {"a": written[name], "b": cell}
+            )
+        positions[name], written[name] = index, cell
+    missing = [n for n in REQUIRED if n not in positions]
+    if missing:
+        labels = {"full_name": "nombre", "license_number": "licencia", "company": "empresa"}
+        raise ImportFileError(
+            _("Missing columns: %(missing)s. The first row must name the columns, e.g. %(example)s.")
+            % {
+                "missing": ", ".join(labels[n] for n in missing),
+                "example": "nombre; licencia; empresa; telefono; placa; notas",
+            }
+        )
+    return positions, written, ignored
+
+
+def _row_values(cells: list[str], positions: dict[str, int]) -> dict[str, str]:
+    return {name: (cells[i] if i < len(cells) else "") for name, i in positions.items()}
+
+
+def parse(data: bytes, filename: str = "") -> ImportReport:
+    """Read and validate every row; decide create / update / unchanged / refuse for each."""
+    records = read_rows(data, filename)
+    header, header_row = None, 0
+    for number, cells in enumerate(records, start=1):
+        if any(cells):
+            header, header_row = cells, number
+            break
+    if header is None:
+        raise ImportFileError(_("The file is empty."))
+    positions, written, ignored = _map_header(header)
+
+    rows: list[RowResult] = []
+    seen: dict[str, int] = {}
+    for number, cells in enumerate(records, start=header_row + 1):
+        if not any(cells):
+            continue  # empty lines are common at the end of exported sheets
+        if len(rows) >= MAX_ROWS:
+            raise ImportFileError(_("Too many rows: at most %(max)d per file.") % {"max": MAX_ROWS})
+        raw = _row_values(cells, positions)
+        values, problems = {}, []
+        for name, value in raw.items():
+            try:
+                values[name] = RULES[name](value)
+            except ValidationError as error:
+                problems.append(
+                    _("%(column)s: %(message)s") % {"column": written[name], "message": " ".join(error.messages)}
+                )
+        result = RowResult(
+            row=number,
+            action=Action.REFUSE,
+            license_number=values.get("license_number") or rules.normalize_license(raw.get("license_number")),
+            full_name=values.get("full_name") or rules.normalize_spaces(raw.get("full_name")),
+            values=values,
+        )
+        if problems:
+            result.reason = "; ".join(problems)
+        elif values["license_number"] in seen:
+            result.reason = _("Licence %(license)s is repeated: row %(row)d already has it.") % {
+                "license": values["license_number"],
+                "row": seen[values["license_number"]],
+            }
+        else:
+            seen[values["license_number"]] = number
+            result.action = Action.CREATE
+        rows.append(result)
+
+    _decide_existing(rows)
+    return ImportReport(rows=rows, columns=written, ignored_columns=ignored)
+
+
+def _changes(driver: Driver, values: dict) -> dict:
+    changed = {}
+    for name in FIELDS:
+        if name not in values or name == "license_number":
+            continue
+        if name in OPTIONAL and not values[name]:
+            continue  # an empty optional cell keeps what is stored
+        if getattr(driver, name) != values[name]:
+            changed[name] = values[name]
+    return changed
+
+
+def _existing(licenses: list[str]) -> dict[str, Driver]:
+    found = {}
+    for start in range(0, len(licenses), 500):  # stay under SQLite's bound-parameter limit
+        chunk = licenses[start : start + 500]
+        for driver in Driver.objects.filter(license_number__in=chunk).only("pk", *FIELDS):
+            found[driver.license_number] = driver
+    return found
+
+
+def _decide_existing(rows: list[RowResult]) -> dict[str, Driver]:
+    candidates = [r for r in rows if r.action != Action.REFUSE]
+    existing = _existing([r.license_number for r in candidates])
+    for r in candidates:
+        driver = existing.get(r.license_number)
+        if driver is None:
+            r.action = Action.CREATE
+        elif _changes(driver, r.values):
+            r.action = Action.UPDATE
+            r.reason = ", ".join(str(Driver._meta.get_field(n).verbose_name) for n in _changes(driver, r.values))
+        else:
+            r.action = Action.UNCHANGED
+    return existing
+
+
+@transaction.atomic
+def apply(report: ImportReport, *, by=None) -> ImportReport:
+    """Write the report's valid rows in one transaction (all of them or none).
+
+    The decisions are taken again inside the transaction, so a driver registered at the
+    gate since the dry run is updated instead of failing on the unique licence.
+    """
+    existing = _decide_existing(report.rows)
+    now = timezone.now()
+    new, changed, changed_fields = [], [], set()
+    for r in report.rows:
+        if r.action == Action.CREATE:
+            new.append(
+                Driver(**{n: r.values.get(n, "") for n in FIELDS}, created_by=by if getattr(by, "pk", None) else None)
+            )
+        elif r.action == Action.UPDATE:
+            driver = existing[r.license_number]
+            for name, value in _changes(driver, r.values).items():
+                setattr(driver, name, value)
+                changed_fields.add(name)
+            driver.updated_at = now
+            changed.append(driver)
+    try:
+        Driver.objects.bulk_create(new, batch_size=500)
+        if changed:
+            Driver.objects.bulk_update(changed, [*sorted(changed_fields), "updated_at"], batch_size=500)
+    except IntegrityError:
+        raise ImportFileError(
+            _("Another import or registration changed the same drivers at the same time. Try again.")
+        ) from None
+    report.dry_run, report.applied = False, True
+    return report
+
+
+def import_drivers(data: bytes, *, filename: str = "", by=None, dry_run: bool = True) -> ImportReport:
+    """Parse `data` (CSV or XLSX bytes) and, unless `dry_run`, apply it. See the module doc."""
+    report = parse(data, filename)
+    if not dry_run:
+        apply(report, by=by)
+    return report

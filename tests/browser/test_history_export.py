@@ -1,0 +1,55 @@
+"""History: filter in the page, then export; the files hold exactly the filtered rows."""
+
+import csv
+import io
+
+import pytest
+from openpyxl import load_workbook
+from playwright.sync_api import expect
+
+from drivers.services import record_scan
+
+# serialized_rollback: the flush of a transactional test would drop the role groups.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def test_filter_then_export_csv_and_xlsx(page, live_server, login, supervisor, caseta, stations, make_driver,
+                                         settings, screenshot_dir):
+    settings.SCAN_DUPLICATE_WINDOW_SECONDS = 0
+    ana = make_driver(full_name="Ana Núñez", company="Fletes Sur")
+    beto = make_driver(full_name="Beto Lara", company="Carga Norte")
+    for d in (ana, beto):
+        record_scan(code=d.badge_code, station=stations["entry"], operator=caseta)
+        record_scan(code=d.badge_code, station=stations["checkpoint"], operator=caseta)
+    record_scan(code=ana.badge_code, station=stations["entry"], operator=caseta)  # refused: already inside
+    record_scan(code="BASURA", station=stations["entry"], operator=caseta)  # refused: invalid
+
+    login(page, supervisor)
+    page.goto(f"{live_server.url}/history/")
+    expect(page.locator("#history-table tbody tr")).to_have_count(6)
+    page.select_option("#id_station", str(stations["entry"].pk))
+    page.fill("#id_company", "fletes")
+    page.click("#history-filters button[type=submit]")
+    # Ana's entry and her refused second entry at E1 (the invalid scan has no company).
+    expect(page.locator("#history-table tbody tr")).to_have_count(2)
+    page.screenshot(path=str(screenshot_dir / "history_filtered.png"), full_page=True)
+
+    with page.expect_download() as info:
+        page.click("#export-csv")
+    download = info.value
+    assert download.suggested_filename.endswith(".csv") and "e1" in download.suggested_filename
+    data = open(download.path(), "rb").read()
+    assert data.startswith(b"\xef\xbb\xbf")
+    table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert len(table) == 3
+    assert {row[4] for row in table[1:]} == {"Ana Núñez"}
+    assert {row[8] for row in table[1:]} == {"E1"}
+
+    with page.expect_download() as info:
+        page.click("#export-xlsx")
+    download = info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    sheet = load_workbook(io.BytesIO(open(download.path(), "rb").read()), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == 3
+    assert {r[4] for r in rows[1:]} == {"Ana Núñez"} and {r[8] for r in rows[1:]} == {"E1"}

@@ -1,0 +1,268 @@
+"""The scan screen in a real Chromium: scanner, camera, offline queue, self check-in kiosk."""
+
+import re
+import time
+
+import pytest
+from PIL import Image, ImageDraw
+from playwright.sync_api import expect
+
+from drivers import services as driver_services
+from drivers.models import Movement, RefusedScan, Source
+from stations import services as kiosk
+
+from .conftest import CHROMIUM, CHROMIUM_ARGS
+from .fakecam import qr_video
+
+# serialized_rollback: a transactional test flushes the tables, and with them the role groups
+# and permissions made by migrations; this restores them for the next test.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+SCANNER_KEY_DELAY_MS = 8  # a USB scanner types a 26-character badge in about 0.2 s
+
+
+def scan_with_scanner(page, code):
+    page.keyboard.type(code, delay=SCANNER_KEY_DELAY_MS)
+    page.keyboard.press("Enter")
+
+
+def expect_result(page, level, timeout=5000):
+    result = page.locator("#scan-result")
+    expect(result).to_be_visible(timeout=timeout)
+    expect(result).to_have_class(re.compile(rf"\blevel-{level}\b"), timeout=timeout)
+    return result
+
+
+@pytest.fixture
+def booth_page(page, login, live_server, caseta, stations, settings):
+    settings.SCAN_DUPLICATE_WINDOW_SECONDS = 0  # the test scans the same badge again at once
+    login(page, caseta)
+    page.goto(f"{live_server.url}/scan/?station=G1")
+    expect(page.locator("#scan-station-name")).to_contain_text("G1")
+    return page
+
+
+def test_a_scanner_records_an_entry_then_an_exit_on_a_two_way_gate(booth_page, driver, screenshot_dir):
+    page = booth_page
+    expect(page.locator("#scan-input")).to_be_focused()
+    started = time.monotonic()
+    scan_with_scanner(page, driver.badge_code)
+    result = expect_result(page, "entry")
+    assert time.monotonic() - started < 3
+    expect(result).to_contain_text("José Ramírez")
+    expect(result).to_contain_text("Fletes Ramírez")
+    assert page.evaluate("document.body.dataset.lastSound") == "accepted"
+    page.screenshot(path=screenshot_dir / "scan_entry.png")
+
+    # The field is ready at once: the next scan replaces the result on screen.
+    expect(page.locator("#scan-input")).to_be_focused()
+    scan_with_scanner(page, driver.badge_code.lower())
+    result = expect_result(page, "exit")
+    expect(result).to_contain_text("José Ramírez")
+    page.screenshot(path=screenshot_dir / "scan_exit.png")
+
+    directions = list(Movement.objects.order_by("at", "id").values_list("direction", flat=True))
+    assert directions == ["in", "out"]
+    expect(page.locator("#scan-recent .recent-movement")).to_have_count(2, timeout=5000)
+
+    # The result clears itself and the screen is ready again.
+    expect(page.locator("#scan-result")).to_be_hidden(timeout=10000)
+    expect(page.locator("#scan-input")).to_be_focused()
+
+
+def test_the_field_takes_the_focus_back_after_a_click(booth_page, driver):
+    page = booth_page
+    page.locator(".scan-recent h2").click()
+    page.locator("#scan-camera-toggle").focus()
+    page.mouse.click(5, 700)
+    expect(page.locator("#scan-input")).to_be_focused()
+    scan_with_scanner(page, driver.badge_code)
+    expect_result(page, "entry")
+
+
+def put_photo(driver, media_root):
+    (media_root / "drivers").mkdir(parents=True, exist_ok=True)
+    image = Image.new("RGB", (300, 300), (120, 90, 60))
+    ImageDraw.Draw(image).ellipse((70, 40, 230, 240), fill=(225, 185, 150))
+    image.save(media_root / "drivers" / "face.jpg")
+    driver.photo.name = "drivers/face.jpg"
+    driver.save()
+
+
+def test_a_banned_driver_is_shown_in_red_with_the_reason(booth_page, driver, supervisor, screenshot_dir,
+                                                         settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    put_photo(driver, tmp_path)
+    driver_services.ban(driver, reason="Exceso de velocidad en patio", by=supervisor)
+    page = booth_page
+    scan_with_scanner(page, driver.badge_code)
+    result = expect_result(page, "refused")
+    expect(result).to_contain_text("Exceso de velocidad en patio")
+    expect(result).to_contain_text("José Ramírez")
+    # The guard compares the face with the driver's photo.
+    photo = page.locator("#result-photo")
+    expect(photo).to_be_visible()
+    page.wait_for_function("document.getElementById('result-photo').naturalWidth > 0")
+    assert page.evaluate("document.body.dataset.lastSound") == "refused"
+    page.screenshot(path=screenshot_dir / "scan_refused_banned.png")
+    assert not Movement.objects.exists()
+    assert RefusedScan.objects.get().reason == "banned"
+
+
+def test_a_supervisor_forces_an_entry_and_undoes_it(page, login, live_server, supervisor, driver, stations,
+                                                    screenshot_dir):
+    driver_services.record_scan(code=driver.badge_code, station=stations["entry"], operator=supervisor)
+    Movement.objects.update(at=Movement.objects.get().at.replace(year=2000))  # long ago
+    login(page, supervisor)
+    page.goto(f"{live_server.url}/scan/?station=E1")
+    scan_with_scanner(page, driver.badge_code)
+    result = expect_result(page, "refused")
+    page.screenshot(path=screenshot_dir / "scan_refused_already_inside.png")
+    page.locator("#result-force").click()
+    page.locator("#result-form-input").fill("El sensor de la pluma falló")
+    page.locator("#result-form-submit").click()
+    expect_result(page, "warning")
+    page.screenshot(path=screenshot_dir / "scan_forced.png")
+    forced = Movement.objects.get(forced=True)
+    assert forced.force_reason == "El sensor de la pluma falló" and forced.operator == supervisor
+
+    page.locator("#result-undo").click()
+    page.locator("#result-form-submit").click()
+    expect_result(page, "undone")
+    expect(result).to_contain_text("José Ramírez")
+    page.screenshot(path=screenshot_dir / "scan_undone.png")
+    forced.refresh_from_db()
+    assert forced.annulled_at and forced.annulled_by == supervisor
+
+
+def test_the_camera_reads_a_badge_once_while_it_stays_in_front(
+    browser_type, browser_type_launch_args, live_server, caseta, driver, stations, tmp_path, screenshot_dir
+):
+    video = qr_video(tmp_path / "badge.y4m", driver.badge_code)
+    browser = browser_type.launch(**{
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": CHROMIUM_ARGS + [
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    })
+    try:
+        context = browser.new_context(locale="es-MX", viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        api_calls = []
+        page.on("request", lambda r: api_calls.append(r) if r.url.endswith("/api/scan/") else None)
+        page.goto(f"{live_server.url}/login/")
+        page.fill("#id_username", caseta.username)
+        page.fill("#id_password", "pw-caseta1-123")
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        page.goto(f"{live_server.url}/scan/?station=E1")
+        page.locator("#scan-camera-toggle").click()
+        expect(page.locator("#scan-video")).to_be_visible()
+        result = expect_result(page, "entry", timeout=15000)
+        expect(result).to_contain_text("José Ramírez")
+        page.screenshot(path=screenshot_dir / "scan_camera_entry.png")
+        page.wait_for_timeout(2500)  # the badge stays in front of the camera
+        assert len(api_calls) == 1
+        movement = Movement.objects.get()
+        assert (movement.driver, movement.station, movement.direction) == (driver, stations["entry"], "in")
+        page.locator("#scan-camera-toggle").click()
+        assert page.evaluate("document.body.dataset.camera") == "off"
+        context.close()
+    finally:
+        browser.close()
+
+
+def test_scans_made_offline_are_kept_and_sent_once_each(booth_page, make_driver, screenshot_dir):
+    page = booth_page
+    drivers = [make_driver(full_name=f"Chofer Offline {i}") for i in range(3)]
+
+    # The first request reaches the server but its answer is lost; the next two never leave.
+    state = {"lost": 0}
+
+    def flaky(route):
+        if state["lost"] == 0:
+            state["lost"] += 1
+            route.fetch()
+        route.abort()
+
+    page.route("**/api/scan/", flaky)
+    for d in drivers:
+        scan_with_scanner(page, d.badge_code)
+        expect_result(page, "pending")
+    page.screenshot(path=screenshot_dir / "scan_offline_pending.png")
+    expect(page.locator("#scan-pending .pending-item")).to_have_count(3)
+
+    # A reload while offline loses nothing: the queue lives in the browser.
+    page.reload()
+    expect(page.locator("#scan-pending .pending-item")).to_have_count(3)
+    assert Movement.objects.count() == 1  # the one whose answer was lost
+
+    page.unroute("**/api/scan/")
+    expect(page.locator("#scan-pending")).to_be_hidden(timeout=15000)
+    page.screenshot(path=screenshot_dir / "scan_offline_sent.png")
+    assert Movement.objects.count() == 3
+    assert sorted(Movement.objects.values_list("driver_id", flat=True)) == sorted(d.pk for d in drivers)
+    assert all(m.nonce for m in Movement.objects.all())
+    assert not RefusedScan.objects.exists()
+    expect(page.locator("#scan-recent .recent-movement")).to_have_count(3, timeout=20000)
+
+
+def test_a_station_qr_binds_the_device(booth_page, live_server, driver):
+    page = booth_page
+    scan_with_scanner(page, f"{live_server.url}/scan/?station=E1")
+    expect_result(page, "info")
+    expect(page.locator("#scan-station-name")).to_contain_text("E1")
+    page.goto(f"{live_server.url}/scan/")  # the device remembers its station
+    expect(page.locator("#scan-station-name")).to_contain_text("E1")
+    scan_with_scanner(page, driver.badge_code)
+    expect_result(page, "entry")
+    assert Movement.objects.get().station.code == "E1"
+
+
+def test_self_check_in_with_the_rotating_kiosk_code(browser, login, live_server, caseta, chofer, make_driver,
+                                                    stations, settings, screenshot_dir):
+    settings.KIOSK_CODE_SECONDS = 2
+    settings.KIOSK_GRACE_SECONDS = 1
+    station = stations["gate"]
+    station.self_check_in = True
+    station.save()
+    me = make_driver(full_name="Pedro Autoregistro", user=chofer)
+
+    kiosk_ctx = browser.new_context(viewport={"width": 1000, "height": 900})
+    kiosk_page = login(kiosk_ctx.new_page(), caseta)
+    kiosk_page.goto(f"{live_server.url}/stations/G1/kiosk/")
+    code = kiosk_page.locator("#kiosk-code")
+    first = code.get_attribute("data-token")
+    assert first and kiosk.token_is_valid(station, first)
+    kiosk_page.screenshot(path=screenshot_dir / "kiosk.png")
+    # The kiosk shows a new code when the slot ends, without a reload.
+    expect(kiosk_page.locator("#kiosk-code")).not_to_have_attribute("data-token", first, timeout=8000)
+    link = kiosk_page.locator("#kiosk-code a").get_attribute("href")
+
+    settings.KIOSK_CODE_SECONDS = 30  # leave the driver time to press the button
+    settings.KIOSK_GRACE_SECONDS = 15
+    phone = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True)
+    phone_page = login(phone.new_page(), chofer)
+    token = kiosk.kiosk_token(station)
+    phone_page.goto(f"{live_server.url}/checkin/G1/{token}/")
+    expect(phone_page.locator("body")).to_contain_text("Pedro Autoregistro")
+    phone_page.screenshot(path=screenshot_dir / "checkin_confirm.png")
+    phone_page.locator("button.checkin-button").click()
+    expect(phone_page.locator(".checkin-result.level-entry")).to_be_visible()
+    phone_page.screenshot(path=screenshot_dir / "checkin_entry.png")
+    movement = Movement.objects.get()
+    assert (movement.driver, movement.source, movement.station) == (me, Source.SELF, station)
+
+    # A photo of an old code does not work later.
+    old = kiosk.kiosk_token(station, now=time.time() - 300)
+    phone_page.goto(f"{live_server.url}/checkin/G1/{old}/")
+    expect(phone_page.locator(".checkin-result.level-refused")).to_be_visible()
+    expect(phone_page.locator("button.checkin-button")).to_have_count(0)
+    phone_page.screenshot(path=screenshot_dir / "checkin_expired.png")
+    assert link and "/checkin/G1/" in link
+    assert Movement.objects.count() == 1
+    kiosk_ctx.close()
+    phone.close()
