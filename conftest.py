@@ -27,7 +27,10 @@ def ensure_roles():
     if Group.objects.filter(name__in=Role.ALL).count() == len(Role.ALL):
         return
     from django.apps import apps
+    from django.contrib.auth.management import create_permissions
 
+    for app_config in apps.get_app_configs():  # a flush may have taken the permissions too
+        create_permissions(app_config, verbosity=0)
     importlib.import_module("accounts.migrations.0002_roles").assign_roles(apps)
 
 

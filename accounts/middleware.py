@@ -1,3 +1,6 @@
+import time
+
+from django.conf import settings
 from django.utils import translation
 
 
@@ -16,4 +19,26 @@ class UserLanguageMiddleware:
         response = self.get_response(request)
         if language:
             response.headers.setdefault("Content-Language", language)
+        return response
+
+
+class SessionRenewMiddleware:
+    """Keep an active session alive (the idle timeout) with at most one write per interval.
+
+    SESSION_SAVE_EVERY_REQUEST would write the session row on every scan and every
+    dashboard poll: one more write transaction per request, which SQLite serializes.
+    Renewing every SESSION_RENEW_SECONDS moves the expiry forward just as well for a
+    timeout sized in hours. Placed after SessionMiddleware, which saves what it marks.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and getattr(request, "user", None) and request.user.is_authenticated:
+            now = int(time.time())
+            if now - session.get("_renewed", 0) >= settings.SESSION_RENEW_SECONDS:
+                session["_renewed"] = now
         return response

@@ -7,6 +7,7 @@ one address guessing many accounts is slowed down account by account.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,9 +18,24 @@ from .models import AuthEvent
 USERNAME_MAX = 150
 
 
+# The HTTPS proxy of deploy/ runs on the same host: only its X-Forwarded-For is believed.
+TRUSTED_PROXIES = {"127.0.0.1", "::1"}
+
+
 def client_ip(request) -> str | None:
-    """The client's address as the server sees it (the HTTPS proxy is on the same host)."""
-    return (request.META.get("REMOTE_ADDR") or None) if request is not None else None
+    """The client's address: REMOTE_ADDR, or the proxy's last X-Forwarded-For entry when the
+    request came through the local HTTPS proxy (else every phone would be 127.0.0.1)."""
+    if request is None:
+        return None
+    remote = request.META.get("REMOTE_ADDR") or None
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if remote in TRUSTED_PROXIES and forwarded:
+        candidate = forwarded.split(",")[-1].strip()
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            pass
+    return remote
 
 
 def record_event(kind: str, *, request=None, user=None, username: str = "") -> AuthEvent:

@@ -56,6 +56,7 @@ def dataset(name: str, database_url: str | None, fresh: bool) -> dict:
         loadkit.manage(env, "createcachetable")
         print("  " + loadkit.manage(env, "seed_demo", "--reset", *DATASETS[name], timeout=3600).strip(), flush=True)
         marker.write_text(json.dumps(wanted))
+    loadkit.manage(env, "createcachetable")
     return env
 
 

@@ -2,7 +2,7 @@
 
 QRGATE_BIND     address:port to listen on (default 0.0.0.0:5000, the whole LAN)
 QRGATE_WORKERS  worker processes; empty = 2 per CPU core + 1, at most 9 (SQLite has one writer)
-QRGATE_TIMEOUT  seconds before a stuck worker is killed and replaced (default 120: a large
+QRGATE_TIMEOUT  seconds before a stuck worker is killed and replaced (default 300: a large
                 history export streams for a while in one request)
 
 The unit adds --no-control-socket and --forwarded-allow-ips on its command line.
@@ -21,7 +21,7 @@ def _workers() -> int:
 
 bind = [address.strip() for address in os.environ.get("QRGATE_BIND", "0.0.0.0:5000").split(",") if address.strip()]
 workers = _workers()
-timeout = int(os.environ.get("QRGATE_TIMEOUT", "120"))
+timeout = int(os.environ.get("QRGATE_TIMEOUT", "300"))
 graceful_timeout = 20
 # Logs go to stderr, which the unit hands to the journal.
 accesslog = "-"

@@ -1,6 +1,7 @@
 import base64
 import re
 import secrets
+import unicodedata
 
 from django.conf import settings
 from django.db import models
@@ -65,7 +66,9 @@ class DriverQuerySet(models.QuerySet):
         return self.filter(pk__in=Ban.objects.in_force(at).values("driver_id"))
 
     def search(self, text: str):
-        text = (text or "").strip()
+        # Untrusted text: control characters (NUL above all, which PostgreSQL refuses in a
+        # query parameter) can never match a name, licence, company or plate.
+        text = "".join(ch for ch in str(text or "") if unicodedata.category(ch)[0] != "C").strip()
         if not text:
             return self
         return self.filter(

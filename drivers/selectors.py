@@ -416,5 +416,7 @@ def driver_route(driver: Driver, *, visits: int = 10, refused: int = 20) -> dict
         .select_related("station", "operator")
         .order_by("-at", "-id")[:20]
     )
-    attempts = list(driver.refused_scans.select_related("station", "operator").order_by("-at", "-id")[:refused])
+    attempts = list(
+        driver.refused_scans.select_related("station", "operator").order_by("-at", "-id")[:refused]
+    )
     return {"timeline": timeline, "loose": loose, "refused": attempts}

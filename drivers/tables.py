@@ -40,7 +40,10 @@ class HistoryTable(tables.Table):
     class Meta:
         template_name = "drivers/_history_table.html"
         attrs = {"class": "data history", "id": "history-table"}
-        row_attrs = {"class": lambda record: f"row-{result_of(record)[0]}", "data-kind": lambda record: record["kind"]}
+        row_attrs = {
+            "class": lambda record: f"row-{result_of(record)[0]}",
+            "data-kind": lambda record: record["kind"],
+        }
         empty_text = _("No movement or refused scan matches these filters.")
         orderable = True
 
@@ -49,7 +52,9 @@ class HistoryTable(tables.Table):
 
     def render_result(self, record):
         level, label = result_of(record)
-        pill = {"ok": "pill-in", "warning": "pill-warning", "refused": "pill-refused", "annulled": "pill-muted"}[level]
+        pill = {
+            "ok": "pill-in", "warning": "pill-warning", "refused": "pill-refused", "annulled": "pill-muted"
+        }[level]
         return format_html('<span class="badge-pill {}">{}</span>', pill, label)
 
     def render_direction(self, value):

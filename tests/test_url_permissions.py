@@ -137,7 +137,7 @@ def world(db, role_users, stations, make_driver, settings, tmp_path):
 def fill(route: str, values: dict) -> str:
     def replace(match):
         name = match.group(2)
-        assert name in values, f"No fixture value for the path parameter <{name}> in {route}: add it to world()"
+        assert name in values, f"No value for the path parameter <{name}> in {route}: add it to world()"
         return str(values[name])
 
     return re.sub(r"<(?:(\w+):)?(\w+)>", replace, route)

@@ -1,8 +1,11 @@
 """Login, lockout by account and address, sessions, the security log, landing and language."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import AuthEvent
 from conftest import make_user
@@ -113,9 +116,25 @@ def test_login_and_logout_are_logged_with_who_and_where(client, supervisor):
     assert kinds == [("login", supervisor.pk, "10.1.2.3"), ("logout", supervisor.pk, "10.1.2.3")]
 
 
-def test_the_idle_timeout_is_renewed_by_every_request(settings):
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+def test_the_idle_timeout_is_sized_for_a_shift_and_renewed_by_activity(client, caseta, settings):
+    from django.contrib.sessions.models import Session
+
     assert 4 * 3600 <= settings.SESSION_COOKIE_AGE <= 24 * 3600
+    client.force_login(caseta)
+    client.get("/scan/")
+    key = client.session.session_key
+    Session.objects.filter(pk=key).update(expire_date=timezone.now() + timedelta(minutes=30))
+    session = client.session
+    session["_renewed"] = 0  # last renewed long ago
+    session.save()
+    Session.objects.filter(pk=key).update(expire_date=timezone.now() + timedelta(minutes=30))
+    client.get("/scan/")
+    renewed = Session.objects.get(pk=key).expire_date
+    assert renewed > timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE - 60)
+    # A second request right after does not write the session again.
+    Session.objects.filter(pk=key).update(expire_date=timezone.now() + timedelta(minutes=30))
+    client.get("/scan/")
+    assert Session.objects.get(pk=key).expire_date < timezone.now() + timedelta(minutes=31)
 
 
 def test_deactivating_a_user_ends_his_session_at_the_next_request(client, supervisor):
@@ -201,3 +220,14 @@ def test_the_language_form_never_redirects_off_site(client, supervisor):
     client.force_login(supervisor)
     response = client.post("/language/", {"language": "es", "next": "https://evil.example/"})
     assert response.url == reverse("home")
+
+
+def test_behind_the_local_https_proxy_the_lockout_uses_the_phone_address_not_the_proxys(rf):
+    from accounts.services import client_ip
+
+    proxied = rf.get("/login/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.0.0.7, 192.168.1.40")
+    assert client_ip(proxied) == "192.168.1.40"
+    spoofed = rf.get("/login/", REMOTE_ADDR="192.168.1.99", HTTP_X_FORWARDED_FOR="1.2.3.4")
+    assert client_ip(spoofed) == "192.168.1.99"
+    garbage = rf.get("/login/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="<script>")
+    assert client_ip(garbage) == "127.0.0.1"

@@ -13,6 +13,12 @@ from drivers.models import Direction, Movement, RefusedScan, ScanReason, Visit
 
 pytestmark = pytest.mark.django_db
 
+@pytest.fixture(autouse=True)
+def english(settings):
+    # These tests read the English messages; the Spanish catalogue is tested elsewhere.
+    settings.LANGUAGE_CODE = "en"
+
+
 API = "/api/scan/"
 ANNUL = "/api/scan/annul/"
 

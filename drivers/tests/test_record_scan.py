@@ -292,3 +292,11 @@ def test_two_reads_queued_offline_and_sent_late_are_one_double_read(driver, stat
     again = scan(driver, stations["gate"], caseta, nonce="off-2", scanned_at=when + timedelta(seconds=2))
     assert again.reason == ScanReason.DUPLICATE and again.movement == first.movement
     assert Movement.objects.count() == 1
+
+
+def test_a_driver_search_ignores_control_characters(make_driver):
+    from drivers.models import Driver
+
+    found = make_driver(full_name="Ana Torres")
+    assert list(Driver.objects.search("\x00Ana\x00")) == [found]
+    assert Driver.objects.search("\x00").count() == Driver.objects.count()

@@ -68,11 +68,15 @@ def ban(request, driver_id: int):
                 messages.error(request, error)
         return _back(request)
     try:
-        services.ban(driver, reason=form.cleaned_data["reason"], by=request.user, until=form.cleaned_data["until"])
+        services.ban(
+            driver, reason=form.cleaned_data["reason"], by=request.user, until=form.cleaned_data["until"]
+        )
     except services.ScanError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, _("%(name)s is banned: his next scan will be refused.") % {"name": driver.full_name})
+        messages.success(
+            request, _("%(name)s is banned: his next scan will be refused.") % {"name": driver.full_name}
+        )
     return _back(request)
 
 

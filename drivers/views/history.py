@@ -48,7 +48,9 @@ def history(request):
 def history_export(request):
     fmt = request.GET.get("format", "csv")
     if fmt not in ("csv", "xlsx"):
-        return HttpResponse(_("Unknown format: use csv or xlsx."), status=400, content_type="text/plain; charset=utf-8")
+        return HttpResponse(
+            _("Unknown format: use csv or xlsx."), status=400, content_type="text/plain; charset=utf-8"
+        )
     filterset, rows = _rows(request)
     if filterset.errors:
         errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in filterset.errors.items())

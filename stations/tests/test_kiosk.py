@@ -10,6 +10,12 @@ from stations import services
 
 pytestmark = pytest.mark.django_db
 
+@pytest.fixture(autouse=True)
+def english(settings):
+    # These tests read the English messages; the Spanish catalogue is tested elsewhere.
+    settings.LANGUAGE_CODE = "en"
+
+
 
 @pytest.fixture
 def kiosk_station(stations):

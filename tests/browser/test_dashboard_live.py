@@ -6,8 +6,7 @@ from playwright.sync_api import expect
 from drivers import services
 from drivers.services import record_scan
 
-# serialized_rollback: the flush of a transactional test would drop the role groups.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_scan_shows_on_an_open_dashboard_within_two_seconds(

@@ -9,8 +9,7 @@ from playwright.sync_api import expect
 
 from drivers.services import record_scan
 
-# serialized_rollback: the flush of a transactional test would drop the role groups.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_filter_then_export_csv_and_xlsx(page, live_server, login, supervisor, caseta, stations, make_driver,

@@ -5,12 +5,9 @@ PDF and as a screenshot with print media, and its QR is decoded from the screens
 scanner at the gate would read it.
 """
 
-import importlib
 import time
 
 import pytest
-from django.apps import apps as django_apps
-from django.contrib.auth.models import Group
 import zxingcpp
 from django.urls import reverse
 from PIL import Image
@@ -19,8 +16,7 @@ from drivers.models import Driver
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS
 
-# serialized_rollback: the flush of a transactional test would drop the role groups.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CAMERA_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 
@@ -35,14 +31,6 @@ def camera_browser(playwright):
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture(autouse=True)
-def role_groups(transactional_db):
-    # Autouse, so it runs before the user fixtures: when an earlier transactional test's
-    # flush left no role groups behind, make them again as the data migration does.
-    if not Group.objects.filter(name="Caseta").exists():
-        importlib.import_module("accounts.migrations.0002_roles").create_roles(django_apps, None)
 
 
 def test_a_guard_registers_a_driver_with_the_webcam_and_prints_the_card(

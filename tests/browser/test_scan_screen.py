@@ -14,9 +14,7 @@ from stations import services as kiosk
 from .conftest import CHROMIUM, CHROMIUM_ARGS
 from .fakecam import qr_video
 
-# serialized_rollback: a transactional test flushes the tables, and with them the role groups
-# and permissions made by migrations; this restores them for the next test.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCANNER_KEY_DELAY_MS = 8  # a USB scanner types a 26-character badge in about 0.2 s
 

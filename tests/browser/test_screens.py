@@ -10,8 +10,7 @@ from drivers import services
 from drivers.models import Visit
 from drivers.services import record_scan
 
-# serialized_rollback: the flush of a transactional test would drop the role groups.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
@@ -54,7 +53,9 @@ SCREENS = [
 
 
 @pytest.mark.parametrize("language", ["es", "en"])
-def test_screenshots_of_every_screen(page, live_server, login, supervisor, caseta, plant, screenshot_dir, language):
+def test_screenshots_of_every_screen(
+    page, live_server, login, supervisor, caseta, plant, screenshot_dir, language
+):
     supervisor.language = language
     supervisor.save()
     page.goto(f"{live_server.url}/login/")

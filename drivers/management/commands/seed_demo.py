@@ -188,6 +188,9 @@ class Command(BaseCommand):
         qn = connection.ops.quote_name
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
+                # TRUNCATE refuses to run over deferred foreign-key checks still pending in
+                # this transaction (a caller's earlier writes): run them now.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute("TRUNCATE " + ", ".join(qn(m._meta.db_table) for m in models))
             else:
                 # Raw deletes: the ORM would fetch millions of rows to cascade them one by one.
