@@ -9,6 +9,7 @@ MENU = [
     ("dashboard", "drivers:dashboard", _("Dashboard"), _("The plant live"), "drivers.view_dashboard"),
     ("active", "drivers:active", _("Active drivers"), _("Who is inside now"), "drivers.view_visit"),
     ("register", "drivers:register", _("Register driver"), _("New driver and badge"), "drivers.add_driver"),
+    ("drivers", "drivers:driver_list", _("Drivers"), _("Search, edit, print badges"), "drivers.view_driver"),
     ("follow", "drivers:follow", _("Follow a driver"), _("Route through the stations"), "drivers.view_movement"),
     ("banned", "drivers:banned", _("Banned drivers"), _("Bans and their history"), "drivers.view_ban"),
     ("history", "drivers:history", _("History"), _("Every movement, filter and export"), "drivers.view_movement"),

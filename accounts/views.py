@@ -14,7 +14,7 @@ from .models import AuthEvent
 from .services import record_event
 
 # Users whose menu holds only these tools, scanning among them, work on the scan screen.
-BOOTH_TOOLS = {"scan", "register", "active"}
+BOOTH_TOOLS = {"scan", "register", "active", "drivers"}
 
 
 def landing_url(user) -> str:

@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -78,7 +79,21 @@ class HistoryFilter(django_filters.FilterSet):
 
     def filter_company(self, qs, name, value):
         value = value.strip()
-        return qs.filter(driver__company__icontains=value) if value else qs
+        if not value:
+            return qs
+        if connection.vendor != "postgresql":
+            # SQLite walks the history's time index and checks each row's driver: a page
+            # reads about a page of rows. Given an IN of names it would use the company
+            # index instead and sort every movement of those drivers (150 ms at 2 M).
+            return qs.filter(driver__company__icontains=value)
+        # PostgreSQL guessed that `company ILIKE '%x%'` matched 2 drivers (there were 986)
+        # and sorted all their 400 000 movements for one page (270 ms at 2 M). The matching
+        # names first (from the drivers table), then an IN it estimates from its statistics:
+        # the same rows, read in time order (3 ms).
+        companies = list(
+            Driver.objects.filter(company__icontains=value).values_list("company", flat=True).distinct()
+        )
+        return qs.filter(driver__company__in=companies)
 
     def filter_station(self, qs, name, value):
         return qs.filter(station=value)

@@ -393,8 +393,19 @@ class Movement(models.Model):
             models.Index(fields=["-at", "-id"], name="drivers_movement_at_idx"),
             # A driver's route / last movement, and the double-read check.
             models.Index(fields=["driver", "-at"], name="drivers_movement_driver_idx"),
-            # Station cards (last scan, scans in the last hour) and the station filter.
-            models.Index(fields=["station", "-at"], name="drivers_movement_station_idx"),
+            # Station cards (each station's last movement: ORDER BY at DESC, id DESC LIMIT 1,
+            # one probe only when the index holds both keys of the order) and the history's
+            # station filter, newest first.
+            models.Index(fields=["station", "-at", "-id"], name="drivers_move_station_at_idx"),
+            # The history's audit filters, "annulled" and "forced only": those few rows,
+            # newest first, instead of a walk of the whole history's (-at, -id) index
+            # (2.5 s for "annulled" at 2 M movements). Partial: nothing for normal scans.
+            models.Index(
+                fields=["-at", "-id"],
+                condition=Q(annulled_at__isnull=False),
+                name="drivers_move_annulled_idx",
+            ),
+            models.Index(fields=["-at", "-id"], condition=Q(forced=True), name="drivers_move_forced_idx"),
         ]
 
     def __str__(self):
@@ -451,7 +462,10 @@ class RefusedScan(models.Model):
         indexes = [
             models.Index(fields=["-at", "-id"], name="drivers_refused_at_idx"),
             models.Index(fields=["driver", "-at"], name="drivers_refused_driver_idx"),
-            models.Index(fields=["station", "-at"], name="drivers_refused_station_idx"),
+            # Station cards: each station's last refused scan (ORDER BY at DESC, id DESC
+            # LIMIT 1). With (station, -at) only, SQLite walked the (-at, -id) index of every
+            # refused scan for a station that had none lately. Also the station filter.
+            models.Index(fields=["station", "-at", "-id"], name="drivers_refused_station_at_idx"),
         ]
 
     def __str__(self):

@@ -19,8 +19,11 @@ def inside_now() -> QuerySet[Visit]:
 # through the `at` indexes, or by a LIMIT. None counts or scans the whole history.
 
 import hashlib  # noqa: E402
+from bisect import bisect_right  # noqa: E402
+from collections import Counter  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import datetime, time, timedelta  # noqa: E402
+from itertools import chain  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
 from django.conf import settings  # noqa: E402
@@ -29,15 +32,12 @@ from django.db import connection  # noqa: E402
 from django.db.models import (  # noqa: E402
     BooleanField,
     CharField,
-    Count,
     DateTimeField,
     F,
-    OuterRef,
-    Q,
-    Subquery,
     Value,
 )
 from django.db.models.functions import Coalesce  # noqa: E402
+from django.db.models.sql.constants import MULTI  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from stations.models import Station  # noqa: E402
@@ -132,6 +132,30 @@ def recent_banned_attempts(now=None, minutes: int = 15) -> list[RefusedScan]:
     )
 
 
+def _newest_per_station(station_ids: list[int]) -> tuple[dict, dict]:
+    """({station id: id of its newest movement}, {station id: id of its newest refused scan}).
+
+    One query of two scalar subqueries per station, each "ORDER BY at DESC, id DESC LIMIT 1"
+    on one station given as a value, which the (station, -at, -id) indexes answer in one
+    probe. Not a subquery correlated to the stations table: PostgreSQL plans that once for
+    any station, and for a station without refused scans it walked the whole table's time
+    index backwards (53 ms at 2 M movements, growing with the history).
+    """
+    if not station_ids:
+        return {}, {}
+    newest = "(SELECT id FROM {} WHERE station_id = %s ORDER BY at DESC, id DESC LIMIT 1)"
+    tables = (Movement._meta.db_table, RefusedScan._meta.db_table)
+    columns = [newest.format(table) for table in tables for _ in station_ids]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(columns), station_ids * 2)
+        row = cursor.fetchone()
+    n = len(station_ids)
+    return (
+        {pk: i for pk, i in zip(station_ids, row[:n]) if i is not None},
+        {pk: i for pk, i in zip(station_ids, row[n:]) if i is not None},
+    )
+
+
 @dataclass
 class StationCard:
     station: Station
@@ -143,46 +167,30 @@ class StationCard:
 def station_cards(now=None) -> list[StationCard]:
     """One card per active station: last scan and who, scans in the last hour, idle or not.
 
-    Four queries whatever the number of stations (the (station, -at) indexes serve them).
+    Six queries whatever the number of stations, each served by an index.
     """
     now = now or timezone.now()
-    stations = list(
-        Station.objects.active().annotate(
-            last_movement_id=Subquery(
-                Movement.objects.filter(station=OuterRef("pk")).order_by("-at", "-id").values("id")[:1]
-            ),
-            last_refused_id=Subquery(
-                RefusedScan.objects.filter(station=OuterRef("pk")).order_by("-at", "-id").values("id")[:1]
-            ),
-        )
-    )
-    moves = Movement.objects.select_related("driver", "operator").in_bulk(
-        [s.last_movement_id for s in stations if s.last_movement_id]
-    )
-    refused = RefusedScan.objects.select_related("driver", "operator").in_bulk(
-        [s.last_refused_id for s in stations if s.last_refused_id]
-    )
+    stations = list(Station.objects.active())
+    last_movement, last_refused = _newest_per_station([s.pk for s in stations])
+    moves = Movement.objects.select_related("driver", "operator").in_bulk(list(last_movement.values()))
+    refused = RefusedScan.objects.select_related("driver", "operator").in_bulk(list(last_refused.values()))
     hour_ago = now - timedelta(hours=1)
-    counts: dict[int, int] = {}
+    # The last hour's station ids, counted here: a GROUP BY station_id let SQLite choose to
+    # walk the whole (station, -at, -id) index in group order (130 ms at 2 M movements)
+    # instead of the few rows of the last hour from the (-at, -id) index (1 ms).
+    counts: Counter = Counter()
     for model in (Movement, RefusedScan):
-        rows = (
-            model.objects.filter(at__gte=hour_ago, station__isnull=False)
-            .values("station_id")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        for row in rows:
-            counts[row["station_id"]] = counts.get(row["station_id"], 0) + row["n"]
+        counts.update(model.objects.filter(at__gte=hour_ago).order_by().values_list("station_id", flat=True))
     idle_since = now - timedelta(minutes=settings.STATION_IDLE_MINUTES)
     cards = []
     for s in stations:
         candidates = []
-        if s.last_movement_id in moves:
-            m = moves[s.last_movement_id]
+        if last_movement.get(s.pk) in moves:
+            m = moves[last_movement[s.pk]]
             m.station = s
             candidates.append(_movement_event(m))
-        if s.last_refused_id in refused:
-            r = refused[s.last_refused_id]
+        if last_refused.get(s.pk) in refused:
+            r = refused[last_refused[s.pk]]
             r.station = s
             candidates.append(_refused_event(r))
         last = max(candidates, key=lambda e: e.at) if candidates else None
@@ -196,20 +204,22 @@ PAST_DAYS_CACHE_SECONDS = 300
 def _counts_by_slot(bounds: list) -> list[dict]:
     """Valid entries and exits in each [bounds[i], bounds[i+1]) slot, in one query.
 
-    One conditional COUNT per slot and direction over the `at` index range: no date
-    function runs per row (SQLite would call Python for each), and the slots are the
-    plant's local hours or days, computed here, so DST days come out right.
+    Reads the (time, direction) of the movements in the range through the `at` index and
+    counts them here, by bisecting the slot bounds: O(rows in the range), where one
+    conditional COUNT per slot and direction (48 for a day) made the database evaluate
+    every filter on every row (13 ms against 5 ms for today's 1 100 movements). The slots
+    are the plant's local hours or days, computed by the caller, so DST days come out right.
     """
-    aggregates = {}
-    for i in range(len(bounds) - 1):
-        for direction in (Direction.IN, Direction.OUT):
-            aggregates[f"{direction}_{i}"] = Count(
-                "id", filter=Q(direction=direction, at__gte=bounds[i], at__lt=bounds[i + 1])
-            )
-    totals = Movement.objects.valid().filter(at__gte=bounds[0], at__lt=bounds[-1]).aggregate(**aggregates)
-    return [
-        {"in": totals[f"in_{i}"] or 0, "out": totals[f"out_{i}"] or 0} for i in range(len(bounds) - 1)
-    ]
+    slots = [{"in": 0, "out": 0} for _ in range(len(bounds) - 1)]
+    rows = (
+        Movement.objects.valid()
+        .filter(at__gte=bounds[0], at__lt=bounds[-1], direction__in=(Direction.IN, Direction.OUT))
+        .order_by()
+        .values_list("at", "direction")
+    )
+    for at, direction in rows:
+        slots[bisect_right(bounds, at) - 1][direction] += 1
+    return slots
 
 
 def hourly_counts(now=None) -> list[dict]:
@@ -366,6 +376,19 @@ class HistoryRows:
 
     def iterator(self, chunk_size: int = 2000):
         return self.queryset().iterator(chunk_size=chunk_size)
+
+    def tuples(self, chunk_size: int = 2000):
+        """Every row as a plain sequence in HISTORY_COLUMNS order, streamed: the exports' reader.
+
+        The same single query as iterator() (a server-side cursor on PostgreSQL), without a
+        dict per row and without Django's per-value converters, which were a third of an
+        export's time: the times come as the driver gives them (aware UTC on PostgreSQL,
+        naive UTC on SQLite) and `forced` may be 0/1; the exports handle both.
+        """
+        qs = self.queryset().values_list(*HISTORY_COLUMNS)
+        compiler = qs.query.get_compiler(using=qs.db)
+        chunks = compiler.execute_sql(MULTI, chunked_fetch=True, chunk_size=chunk_size)
+        return chain.from_iterable(chunks or ())
 
     def count(self) -> int:
         """The number of rows: a full count, never used by the history screen's pages."""

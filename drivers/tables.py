@@ -29,12 +29,15 @@ def result_of(row) -> tuple[str, str]:
 
 
 class HistoryTable(tables.Table):
+    # Only the time is sortable: it is the one order an index serves on both sides of the
+    # history. Sorting millions of rows by driver, station or operator name took seconds
+    # (bench/RESULTS.md); a `?sort=` on another column is ignored (newest first).
     at = tables.Column(verbose_name=_("Time"), order_by=("at", "id"))
     result = tables.Column(verbose_name=_("Result"), accessor="kind", orderable=False)
-    direction = tables.Column(verbose_name=_("Direction"))
-    driver_name = tables.Column(verbose_name=_("Driver"))
-    station_code = tables.Column(verbose_name=_("Station"))
-    operator_name = tables.Column(verbose_name=_("Operator"))
+    direction = tables.Column(verbose_name=_("Direction"), orderable=False)
+    driver_name = tables.Column(verbose_name=_("Driver"), orderable=False)
+    station_code = tables.Column(verbose_name=_("Station"), orderable=False)
+    operator_name = tables.Column(verbose_name=_("Operator"), orderable=False)
     note = tables.Column(verbose_name=_("Detail"), orderable=False, empty_values=())
 
     class Meta:

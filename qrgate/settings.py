@@ -117,9 +117,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     import os as _os
 
     _db["TEST"] = {"NAME": str(DATA_DIR / f"test_{_os.getpid()}.sqlite3")}
-else:
-    _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    _db.setdefault("CONN_HEALTH_CHECKS", True)
+# Keep a worker's connection between requests (PostgreSQL: about 4x faster writes; SQLite:
+# no reopening and re-running the PRAGMAs on every scan).
+_db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+_db.setdefault("CONN_HEALTH_CHECKS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

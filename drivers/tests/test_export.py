@@ -101,10 +101,46 @@ def test_export_needs_its_own_permission(client, caseta):
     assert client.get("/history/export/", {"format": "csv"}).status_code == 403
 
 
-def test_the_export_streams_in_chunks(sup, make_driver, stations, caseta, django_assert_max_num_queries):
+def test_the_export_streams_in_chunks_of_many_rows(sup, make_driver, stations, caseta, monkeypatch,
+                                                   django_assert_max_num_queries):
+    from drivers import exports
+
+    monkeypatch.setattr(exports, "CHUNK_ROWS", 10)
     for _ in range(30):
         record_scan(code=make_driver().badge_code, station=stations["entry"], operator=caseta)
     response = sup.get("/history/export/", {"format": "csv"})
     with django_assert_max_num_queries(3):  # the rows come from one query, whatever their number
         chunks = list(response.streaming_content)
-    assert len(chunks) == 1 + 30
+    assert len(chunks) == 1 + 3  # the header, then 10 rows a chunk (not one chunk per row)
+    assert [chunk.count(b"\n") for chunk in chunks] == [1, 10, 10, 10]
+
+
+def test_every_column_of_refused_forced_and_annulled_rows(sup, make_driver, stations, caseta, supervisor):
+    from drivers.services import annul_movement, check_out
+
+    carla, dani = make_driver(full_name="Carla Paz", plate="ABC-12"), make_driver(full_name="Dani Sol")
+    record_scan(code=carla.badge_code, station=stations["entry"], operator=caseta)
+    out = check_out(driver=carla, by=supervisor, reason="Salió a pie")
+    dani_in = record_scan(code=dani.badge_code, station=stations["entry"], operator=caseta).movement
+    annulled = annul_movement(movement=dani_in, by=supervisor, reason="Gafete equivocado")
+    record_scan(code="HOLA", station=stations["gate"], operator=caseta)
+    table = read_csv(sup.get("/history/export/", {"format": "csv"}))
+    header, lines = table[0], table[1:]
+    assert len(header) == 16 and all(len(line) == 16 for line in lines) and len(lines) == 4
+    junk, annul, forced, entry = lines  # newest first
+    local = lambda at: timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S")  # noqa: E731
+    assert junk[4] == "" and junk[8] == "G1" and junk[15] == "HOLA" and junk[1] != entry[1]
+    assert annul[4] == "Dani Sol" and annul[14] == local(annulled.annulled_at)
+    assert forced[0] == local(out.at) and forced[4] == "Carla Paz" and forced[13] == "Salió a pie"
+    assert forced[8] == "" and forced[12] != entry[12]  # no station; forced "yes", not "no"
+    assert entry[7] == "ABC-12" and entry[10] == caseta.username and entry[14] == "" and entry[15] == ""
+    assert len({entry[1], forced[1], annul[1], junk[1]}) == 4  # accepted, forced, annulled, refused
+
+
+def test_xlsx_times_are_real_dates_in_plant_time(sup, story):
+    response = sup.get("/history/export/", {"format": "xlsx", "result": "accepted"})
+    sheet = load_workbook(io.BytesIO(body(response))).active
+    cell = sheet["A2"]
+    first = Movement.objects.order_by("-at", "-id").first()
+    assert cell.is_date and cell.number_format == "yyyy-mm-dd hh:mm:ss"
+    assert abs(cell.value - timezone.localtime(first.at).replace(tzinfo=None)) < timedelta(milliseconds=1)

@@ -1,5 +1,6 @@
 """The history: movements and refused scans in one filterable table, and its exports."""
 
+from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -14,6 +15,27 @@ from ..filters import history_querysets
 from ..tables import HistoryTable
 
 PER_PAGE = 50
+# OFFSET pagination reads every skipped row again (on each side of the history), so a
+# page costs more the deeper it is: paging stops after MAX_PAGES pages (5 000 rows).
+# Older rows are reached by narrowing the dates, or all at once by the export.
+MAX_PAGES = 100
+
+
+class HistoryPaginator(LazyPaginator):
+    """LazyPaginator (one row past the page instead of a count), capped at MAX_PAGES."""
+
+    max_pages = MAX_PAGES
+    truncated = False  # True when rows exist past the last page one may open
+
+    def validate_number(self, number):
+        return min(super().validate_number(number), self.max_pages)
+
+    def page(self, number):
+        page = super().page(number)
+        if page.number >= self.max_pages and self._num_pages > page.number:
+            self._num_pages = page.number  # no "next" link past the cap
+            self.truncated = True
+        return page
 
 
 def _rows(request):
@@ -26,8 +48,13 @@ def _rows(request):
 def history(request):
     filterset, rows = _rows(request)
     table = HistoryTable(rows)
-    # LazyPaginator fetches one row past the page instead of counting the whole history.
-    RequestConfig(request, paginate={"per_page": PER_PAGE, "paginator_class": LazyPaginator}).configure(table)
+    paginate = {"per_page": PER_PAGE, "paginator_class": HistoryPaginator}
+    RequestConfig(request, paginate=paginate).configure(table)
+    if getattr(table.paginator, "truncated", False):
+        messages.info(request, _(
+            "Only the first %(rows)s rows of these filters can be paged through. Narrow the "
+            "dates to see the others, or export them."
+        ) % {"rows": MAX_PAGES * PER_PAGE})
     query = request.GET.copy()
     for key in ("page", "sort"):
         query.pop(key, None)
