@@ -128,18 +128,25 @@ def _result_from_refused(refused: RefusedScan, *, replayed=False) -> ScanResult:
 
 def _refuse(reason, *, raw, station, operator, driver=None, direction=None, detail="",
             nonce=None, source=Source.SCAN, at=None) -> ScanResult:
-    refused = RefusedScan.objects.create(
-        raw_input=_clean_raw(raw),
-        reason=reason,
-        detail=detail[:200],
-        station=station,
-        operator=operator if getattr(operator, "pk", None) else None,
-        driver=driver,
-        direction=direction or "",
-        source=source,
-        nonce=nonce,
-        at=at or timezone.now(),
-    )
+    try:
+        with transaction.atomic():  # a short write transaction of its own (or a savepoint)
+            refused = RefusedScan.objects.create(
+                raw_input=_clean_raw(raw),
+                reason=reason,
+                detail=detail[:200],
+                station=station,
+                operator=operator if getattr(operator, "pk", None) else None,
+                driver=driver,
+                direction=direction or "",
+                source=source,
+                nonce=nonce,
+                at=at or timezone.now(),
+            )
+    except IntegrityError:
+        # A concurrent retry with the same nonce was recorded first: answer with its result.
+        if nonce and (previous := _replay(nonce)):
+            return previous
+        raise
     return _result_from_refused(refused)
 
 
@@ -182,7 +189,6 @@ def _wanted_direction(station: Station, visit: Visit | None, requested: str | No
     return requested or (Direction.OUT if visit else Direction.IN)
 
 
-@transaction.atomic
 def record_scan(
     *,
     code,
@@ -199,8 +205,8 @@ def record_scan(
 
     `code` is untrusted text: anything that is not a badge code is refused as `invalid`,
     never raised. Returns a ScanResult whose `reason` is a ScanReason; accepted scans
-    write a Movement and update the driver's Visit, refused ones a RefusedScan, all in
-    this transaction. Raises ScanError only for a malformed call (bad nonce or direction,
+    write a Movement and update the driver's Visit in one transaction, refused ones a
+    RefusedScan. Raises ScanError only for a malformed call (bad nonce or direction,
     force without a reason), which the API answers with a 400.
     """
     if nonce is not None and (not isinstance(nonce, str) or not NONCE_RE.fullmatch(nonce)):
@@ -224,13 +230,27 @@ def record_scan(
     if badge is None:
         return _refuse(ScanReason.INVALID, **refuse)
 
-    # The driver row is the lock that serializes two stations scanning him at once.
-    driver = Driver.objects.select_for_update().filter(badge_code=badge).first()
+    driver = Driver.objects.filter(badge_code=badge).first()
     if driver is None:
         revoked = RevokedBadge.objects.select_related("driver").filter(code=badge).first()
         if revoked:
             return _refuse(ScanReason.REVOKED, driver=revoked.driver, **refuse)
         return _refuse(ScanReason.UNKNOWN, **refuse)
+    # Everything above only read; the rest decides on the driver's state and writes it, in
+    # one short transaction so that SQLite's single writer lock is held as briefly as can be.
+    with transaction.atomic():
+        return _record(driver, badge, station=station, operator=operator, nonce=nonce,
+                       direction=direction, force=force, note=note, source=source,
+                       now=now, at=at, is_late=is_late, refuse=refuse)
+
+
+def _record(driver, badge, *, station, operator, nonce, direction, force, note, source,
+            now, at, is_late, refuse) -> ScanResult:
+    # The driver row is the lock that serializes two stations scanning him at once on
+    # PostgreSQL (SQLite's IMMEDIATE transaction serializes every writer). Read again under
+    # the lock: a reissue may have revoked this code since it was looked up.
+    if not Driver.objects.select_for_update().filter(pk=driver.pk, badge_code=badge).exists():
+        return _refuse(ScanReason.REVOKED, driver=driver, **refuse)
 
     window = timedelta(seconds=settings.SCAN_DUPLICATE_WINDOW_SECONDS)
     recent = (

@@ -99,6 +99,8 @@ DATABASES = {
 }
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend plus a fair queue of writers across workers (qrgate/db/sqlite3).
+    _db["ENGINE"] = "qrgate.db.sqlite3"
     # Several gunicorn workers write at once: IMMEDIATE takes the write lock at BEGIN so a
     # read-then-write transaction never fails half-way with "database is locked"; WAL lets
     # readers go on during a write; the timeout makes writers queue instead of failing.

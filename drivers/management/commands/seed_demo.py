@@ -192,6 +192,8 @@ class Command(BaseCommand):
                 # this transaction (a caller's earlier writes): run them now.
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute("TRUNCATE " + ", ".join(qn(m._meta.db_table) for m in models))
+                # Back to Django's deferred checks: movements are written before their visits.
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
             else:
                 # Raw deletes: the ORM would fetch millions of rows to cascade them one by one.
                 for model in models:
