@@ -115,7 +115,8 @@ def file_name(cleaned: dict, extension: str) -> str:
     """e.g. historial_2026-11-01_a_2026-11-30_E1_entrada.csv: says what the file holds."""
     start, end = cleaned.get("date_from"), cleaned.get("date_to")
     if start or end:
-        span = f"{start or _('start')}_{_('to')}_{end or date.today()}"
+        first, to = start or _("start"), _("to")  # outside the f-string, where makemessages finds them
+        span = f"{first}_{to}_{end or date.today()}"
     else:
         span = _("all")
     parts = [_("history"), span]
