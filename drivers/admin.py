@@ -101,7 +101,7 @@ class DriverAdmin(admin.ModelAdmin):
     def reissue_badges(self, request, queryset):
         return _reason_action(
             self, request, queryset, title=_("Reissue badges"), perm="drivers.reissue_badge", needs_until=False,
-            run=lambda d, reason, until: services.reissue_badge(d, by=request.user),
+            run=lambda d, reason, until: services.reissue_badge(d, by=request.user, reason=reason),
         )
 
     def has_ban_permission(self, request):
@@ -149,5 +149,5 @@ class BanAdmin(ReadOnlyAdmin):
 
 @admin.register(RevokedBadge)
 class RevokedBadgeAdmin(ReadOnlyAdmin):
-    list_display = ("code", "driver", "revoked_at", "revoked_by")
+    list_display = ("code", "driver", "revoked_at", "revoked_by", "reason")
     search_fields = ("code", "driver__full_name")

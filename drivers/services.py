@@ -430,11 +430,16 @@ def unban(driver: Driver, *, by) -> Ban | None:
 
 
 @transaction.atomic
-def reissue_badge(driver: Driver, *, by) -> str:
-    """Give the driver a new badge code; the old one is revoked at once. Returns the new code."""
+def reissue_badge(driver: Driver, *, by, reason: str = "") -> str:
+    """Give the driver a new badge code; the old one is revoked at once (kept with who, when
+    and why, so that its scans say "revoked"). Returns the new code."""
     driver = Driver.objects.select_for_update().get(pk=driver.pk)
     RevokedBadge.objects.create(
-        code=driver.badge_code, driver=driver, issued_at=driver.badge_issued_at, revoked_by=by
+        code=driver.badge_code,
+        driver=driver,
+        issued_at=driver.badge_issued_at,
+        revoked_by=by,
+        reason=(reason or "").strip()[:200],
     )
     driver.badge_code = new_badge_code()
     driver.badge_issued_at = timezone.now()

@@ -172,3 +172,11 @@ def test_a_chofer_without_a_driver_is_told_so(client, chofer):
 def test_staff_without_the_permission_have_no_own_badge(client, caseta):
     client.force_login(caseta)
     assert client.get(reverse("drivers:my_badge")).status_code == 403
+
+
+def test_reissue_keeps_why_the_badge_was_replaced(client, supervisor, driver):
+    client.force_login(supervisor)
+    client.post(reverse("drivers:reissue", args=[driver.pk]), {"reason": "  Se lo robaron  "})
+    assert RevokedBadge.objects.get().reason == "Se lo robaron"
+    client.post(reverse("drivers:reissue", args=[driver.pk]))
+    assert RevokedBadge.objects.order_by("-id").first().reason  # a default, never empty

@@ -94,7 +94,8 @@ def badge_sheet(request):
 @permission_required("drivers.reissue_badge")
 def reissue(request, pk):
     driver = get_object_or_404(Driver, pk=pk)
-    services.reissue_badge(driver, by=request.user)
+    reason = " ".join(request.POST.get("reason", "").split())[:200] or _("Lost badge")
+    services.reissue_badge(driver, by=request.user, reason=reason)
     messages.success(
         request,
         _("New badge issued for %(name)s. The old badge no longer works: print this one.")
