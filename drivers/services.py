@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -151,13 +152,20 @@ def _refuse(reason, *, raw, station, operator, driver=None, direction=None, deta
 
 
 def _replay(nonce: str) -> ScanResult | None:
-    movement = Movement.objects.select_related("driver", "station", "visit").filter(nonce=nonce).first()
-    if movement:
+    """The first result of a scan already recorded with this nonce, or None."""
+    # One round trip for the usual answer, "never seen": both unique nonce indexes at once.
+    both = Movement.objects.filter(nonce=nonce).order_by().values_list("pk", Value("m")).union(
+        RefusedScan.objects.filter(nonce=nonce).order_by().values_list("pk", Value("r"))
+    )
+    seen = next(iter(both[:1]), None)
+    if seen is None:
+        return None
+    pk, kind = seen
+    if kind == "m":
+        movement = Movement.objects.select_related("driver", "station", "visit").get(pk=pk)
         return _result_from_movement(movement, replayed=True)
-    refused = RefusedScan.objects.select_related("driver", "station").filter(nonce=nonce).first()
-    if refused:
-        return _result_from_refused(refused, replayed=True)
-    return None
+    refused = RefusedScan.objects.select_related("driver", "station").get(pk=pk)
+    return _result_from_refused(refused, replayed=True)
 
 
 def _scan_time(scanned_at: datetime | None, now: datetime) -> tuple[datetime, bool]:
@@ -247,29 +255,46 @@ def record_scan(
 def _record(driver, badge, *, station, operator, nonce, direction, force, note, source,
             now, at, is_late, refuse) -> ScanResult:
     # The driver row is the lock that serializes two stations scanning him at once on
-    # PostgreSQL (SQLite's IMMEDIATE transaction serializes every writer). Read again under
-    # the lock: a reissue may have revoked this code since it was looked up.
+    # PostgreSQL (SQLite's IMMEDIATE transaction serializes every writer). The badge is
+    # checked again under it: a reissue may have revoked this code since it was looked up.
     if not Driver.objects.select_for_update().filter(pk=driver.pk, badge_code=badge).exists():
         return _refuse(ScanReason.REVOKED, driver=driver, **refuse)
 
     window = timedelta(seconds=settings.SCAN_DUPLICATE_WINDOW_SECONDS)
-    recent = (
-        Movement.objects.valid()
-        .select_related("driver", "station", "visit")
-        # Around the scan time, not the server's clock: two reads queued offline and sent
-        # later are still one double read.
-        .filter(driver=driver, station=station, at__gte=at - window, at__lte=at + window)
-        .order_by("-at", "-id")
-        .first()
+    driver_ref = OuterRef("pk")
+    # Then one query reads all the state the rules need. It must be a statement of its own,
+    # after the lock: PostgreSQL evaluates a statement's subqueries in the snapshot taken
+    # before it waited for the lock, and would miss the entry the other station just made.
+    state = (
+        Driver.objects.filter(pk=driver.pk)
+        .annotate(
+            # A double read: around the scan time, not the server's clock, so two reads
+            # queued offline and sent later are still one.
+            recent_id=Subquery(
+                Movement.objects.valid()
+                .filter(driver=driver_ref, station=station, at__gte=at - window, at__lte=at + window)
+                .order_by("-at", "-id")
+                .values("pk")[:1]
+            ),
+            ban_reason=Subquery(
+                Ban.objects.in_force(now).filter(driver=driver_ref).order_by("-banned_at").values("reason")[:1]
+            ),
+            open_visit_id=Subquery(
+                Visit.objects.filter(driver=driver_ref, left_at__isnull=True).values("pk")[:1]
+            ),
+        )
+        .values("recent_id", "ban_reason", "open_visit_id")
+        .get()
     )
-    if recent and not force:
+
+    if state["recent_id"] and not force:
+        recent = Movement.objects.select_related("driver", "station", "visit").get(pk=state["recent_id"])
         return _result_from_movement(recent, reason=ScanReason.DUPLICATE)
 
-    ban = driver.active_ban(now)
-    if ban:
-        return _refuse(ScanReason.BANNED, driver=driver, detail=ban.reason, **refuse)
+    if state["ban_reason"] is not None:
+        return _refuse(ScanReason.BANNED, driver=driver, detail=state["ban_reason"], **refuse)
 
-    visit = Visit.objects.filter(driver=driver, left_at__isnull=True).first()
+    visit = Visit.objects.get(pk=state["open_visit_id"]) if state["open_visit_id"] else None
     wanted = _wanted_direction(station, visit, direction)
     blocked = (wanted == Direction.IN and visit is not None and ScanReason.ALREADY_INSIDE) or (
         wanted in (Direction.OUT, Direction.PASS) and visit is None and ScanReason.NOT_INSIDE

@@ -190,3 +190,9 @@ def test_a_filtered_page_is_read_from_an_index_in_time_order(stations, params, i
     assert index in plan
     if connection.vendor == "sqlite":
         assert "TEMP B-TREE" not in plan  # no sort of the matching rows
+
+
+def test_a_huge_page_size_in_the_address_is_capped_not_a_500(client, supervisor):
+    client.force_login(supervisor)
+    response = client.get("/history/", {"per_page": "9" * 40})
+    assert response.status_code == 200

@@ -19,6 +19,7 @@ PER_PAGE = 50
 # page costs more the deeper it is: paging stops after MAX_PAGES pages (5 000 rows).
 # Older rows are reached by narrowing the dates, or all at once by the export.
 MAX_PAGES = 100
+MAX_PER_PAGE = 200
 
 
 class HistoryPaginator(LazyPaginator):
@@ -26,6 +27,11 @@ class HistoryPaginator(LazyPaginator):
 
     max_pages = MAX_PAGES
     truncated = False  # True when rows exist past the last page one may open
+
+    def __init__(self, object_list, per_page, *args, **kwargs):
+        # ?per_page= comes from the address bar: keep it to a page a screen can show (a
+        # 40-digit value would overflow the database's LIMIT).
+        super().__init__(object_list, max(1, min(int(per_page), MAX_PER_PAGE)), *args, **kwargs)
 
     def validate_number(self, number):
         return min(super().validate_number(number), self.max_pages)

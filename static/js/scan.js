@@ -27,6 +27,11 @@
   var hideTimer = null;
   var inFlight = {};
   var flushing = false;
+  var undoDialog = $("undo-dialog");
+  var undoReason = $("undo-dialog-reason");
+  var undoMovementId = null;  // the movement the open undo dialog is about
+
+  function dialogOpen() { return undoDialog.open || undoDialog.hasAttribute("open"); }
 
   /* ---------- helpers ---------- */
 
@@ -104,6 +109,7 @@
     return el && el !== input && el.matches && el.matches("input, select, textarea");
   }
   function focusInput() {
+    if (dialogOpen()) return;  // the undo dialog has its own field; the scanner waits
     if (!holdsFocus(document.activeElement)) input.focus({ preventScroll: true });
   }
   document.addEventListener("click", function () { setTimeout(focusInput, 0); });
@@ -111,6 +117,7 @@
   window.addEventListener("focus", focusInput);
   setInterval(focusInput, 1000);
   document.addEventListener("keydown", function (e) {
+    if (dialogOpen()) return;  // Escape and typing belong to the undo dialog
     if (e.key === "Escape" && !overlay.hidden) { hideResult(); return; }
     if (document.activeElement !== input && !holdsFocus(document.activeElement) && e.key.length === 1) {
       input.focus({ preventScroll: true });
@@ -121,6 +128,7 @@
     // Scanners end a code with Enter (some with Tab).
     if (e.key === "Enter" || (e.key === "Tab" && input.value)) {
       e.preventDefault();
+      if (dialogOpen()) return;  // never a scan behind the undo dialog
       var text = input.value;
       input.value = "";
       handleText(text);
@@ -297,9 +305,64 @@
   $("scan-recent").addEventListener("click", function (e) {
     var btn = e.target.closest("[data-undo]");
     if (!btn) return;
-    var reason = window.prompt(T.undoReason, T.undoDefault);
-    if (reason === null) return;
-    annul(parseInt(btn.dataset.undo, 10), reason);
+    openUndoDialog(parseInt(btn.dataset.undo, 10), btn.closest("tr"));
+  });
+
+  /* ---------- the undo dialog (a row of the recent list) ---------- */
+
+  function rowSummary(row) {
+    // "06:02:11 · Entry · José Ramírez": which scan is about to be undone.
+    if (!row) return "";
+    var cells = row.querySelectorAll("td");
+    var name = row.querySelector("td strong");
+    return [cells[0], cells[1], name].filter(Boolean).map(function (el) {
+      return el.textContent.trim();
+    }).filter(Boolean).join(" · ");
+  }
+
+  function openUndoDialog(movementId, row) {
+    if (!movementId || dialogOpen()) return;
+    undoMovementId = movementId;
+    $("undo-dialog-what").textContent = rowSummary(row);
+    $("undo-dialog-label").textContent = T.undoReason;
+    $("undo-dialog-confirm").textContent = T.undoConfirm;
+    $("undo-dialog-confirm").disabled = false;
+    undoReason.value = T.undoDefault;
+    if (typeof undoDialog.showModal === "function") undoDialog.showModal();
+    else undoDialog.setAttribute("open", "");
+    undoReason.focus();
+    undoReason.select();  // typing replaces the default reason; a tap on Confirm keeps it
+  }
+
+  function closeUndoDialog() {
+    if (typeof undoDialog.close === "function" && undoDialog.open) undoDialog.close();
+    else { undoDialog.removeAttribute("open"); afterUndoDialog(); }
+  }
+
+  function afterUndoDialog() {
+    undoMovementId = null;
+    focusInput();
+    setTimeout(focusInput, 0);  // after the browser gives the focus back to the clicked row button
+  }
+  undoDialog.addEventListener("close", afterUndoDialog);
+
+  $("undo-dialog-confirm").addEventListener("click", function () {
+    var movementId = undoMovementId;
+    if (!movementId) return;
+    $("undo-dialog-confirm").disabled = true;  // one tap, one request
+    var reason = undoReason.value.trim() || T.undoDefault;
+    closeUndoDialog();
+    annul(movementId, reason);
+  });
+  $("undo-dialog-cancel").addEventListener("click", closeUndoDialog);
+  undoDialog.addEventListener("click", function (e) {
+    if (e.target === undoDialog) closeUndoDialog();  // a tap on the dimmed page around it
+  });
+  undoDialog.addEventListener("keydown", function (e) {
+    // A scanner typing into the open dialog ends with Enter: it must neither confirm the
+    // undo nor reach the scanner field. The guard taps Confirm.
+    if (e.key === "Enter") { e.preventDefault(); e.stopPropagation(); }
+    if (e.key === "Escape" && !undoDialog.open) closeUndoDialog();  // no native <dialog>
   });
 
   /* ---------- the result panel ---------- */

@@ -133,6 +133,57 @@ def test_a_supervisor_forces_an_entry_and_undoes_it(page, login, live_server, su
     assert forced.annulled_at and forced.annulled_by == supervisor
 
 
+def test_a_scan_is_undone_from_the_recent_list_through_a_big_dialog(booth_page, caseta, driver, make_driver,
+                                                                    screenshot_dir):
+    page = booth_page
+    strings = page.evaluate("JSON.parse(document.getElementById('scan-strings').textContent)")
+    scan_with_scanner(page, driver.badge_code)
+    expect_result(page, "entry")
+    movement = Movement.objects.get()
+    row = page.locator(f"#scan-recent tr[data-movement='{movement.pk}']")
+    expect(row.locator("[data-undo]")).to_have_count(1, timeout=5000)
+    page.keyboard.press("Escape")
+    expect(page.locator("#scan-result")).to_be_hidden()
+
+    # Cancel with Escape: nothing happens, the scanner field is ready again.
+    dialog = page.locator("#undo-dialog")
+    row.locator("[data-undo]").click()
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#scan-input")).to_be_focused()
+
+    row.locator("[data-undo]").click()
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("José Ramírez")
+    expect(dialog).to_contain_text(strings["undoReason"])
+    reason = page.locator("#undo-dialog-reason")
+    expect(reason).to_have_value(strings["undoDefault"])
+    expect(reason).to_be_focused()
+    page.wait_for_timeout(1300)  # the scanner field's once-a-second focus check leaves the dialog alone
+    expect(reason).to_be_focused()
+
+    # A badge scanned while the dialog is open records nothing and does not confirm the undo.
+    other = make_driver(full_name="Otro Chofer")
+    scan_with_scanner(page, other.badge_code)
+    expect(dialog).to_be_visible()
+    assert Movement.objects.count() == 1 and not RefusedScan.objects.exists()
+
+    reason.fill("Se escaneó el gafete equivocado")
+    page.screenshot(path=screenshot_dir / "scan_undo_dialog.png")
+    page.locator("#undo-dialog-confirm").click()
+    expect(dialog).to_be_hidden()
+    expect_result(page, "undone")
+    movement.refresh_from_db()
+    assert movement.annulled_at and movement.annulled_by == caseta
+    assert movement.annul_reason == "Se escaneó el gafete equivocado"
+    expect(row).to_have_class(re.compile(r"\bis-annulled\b"), timeout=5000)
+    expect(row).to_contain_text("Se escaneó el gafete equivocado")
+    expect(row.locator("[data-undo]")).to_have_count(0)
+    expect(page.locator("#scan-input")).to_be_focused()
+    assert Movement.objects.count() == 1
+
+
 def test_the_camera_reads_a_badge_once_while_it_stays_in_front(
     browser_type, browser_type_launch_args, live_server, caseta, driver, stations, tmp_path, screenshot_dir
 ):
