@@ -109,6 +109,7 @@ def make_plant(data_dir: Path, *, database_url: str | None = None, drivers: int 
 def existing_plant(data_dir: Path, *, database_url: str | None = None, users: int = 4) -> Plant:
     """A plant already loaded in data_dir / database_url: add the booth users, read the facts."""
     env = plant_env(data_dir, database_url)
+    manage(env, "migrate", "--noinput", "-v0")  # the code may be newer than the data
     manage(env, "createcachetable")
     manage(env, "shell", "-c", USERS_SCRIPT.format(n=users, password=PASSWORD))
     facts = json.loads(manage(env, "shell", "-c", FACTS_SCRIPT).split("FACTS", 1)[1])
