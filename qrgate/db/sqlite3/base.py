@@ -31,7 +31,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
         path = self._write_lock_path()
         if path is None or self._write_lock_fd is not None:
             return
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o660)
+        except OSError:  # e.g. left by another user: fall back to SQLite's own waiting
+            return
         deadline = time.monotonic() + float(self.settings_dict.get("OPTIONS", {}).get("timeout", 20))
         while True:
             try:
