@@ -78,6 +78,27 @@ def role_users(db, administrador, caseta, supervisor, chofer):
 
 
 @pytest.fixture
+def sup(client, supervisor):
+    """The test client, logged in as the supervisor."""
+    client.force_login(supervisor)
+    return client
+
+
+def query_plan(sql: str, params=()) -> str:
+    """The database's plan for `sql`; PostgreSQL told to avoid sequential scans, which it
+    rightly prefers on a test's tiny tables, so the plan shows whether an index can serve."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("EXPLAIN " + sql, params)
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        return "\n".join(str(row) for row in cursor.fetchall())
+
+
+@pytest.fixture
 def stations(db):
     return {
         kind: Station.objects.create(name=f"{label} 1", code=code, kind=kind, sort_order=i)

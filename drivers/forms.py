@@ -10,7 +10,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import photos
-from .models import Driver
+from .models import Driver, normalize_license, normalize_plate, normalize_spaces  # noqa: F401 (used by importing)
 
 
 class ReasonForm(forms.Form):
@@ -32,17 +32,6 @@ PLATE_RE = re.compile(r"[A-Z0-9][A-Z0-9 -]{1,19}")
 PHONE_RE = re.compile(r"\+?[0-9 ()./-]+")
 
 
-def normalize_spaces(text) -> str:
-    return " ".join(str(text or "").split())
-
-
-def normalize_license(text) -> str:
-    """Upper case without spaces: 'abc 123' and 'ABC123' are the same licence."""
-    return "".join(str(text or "").split()).upper()
-
-
-def normalize_plate(text) -> str:
-    return normalize_spaces(text).upper()
 
 
 def name_key(text) -> str:

@@ -28,6 +28,19 @@ def normalize_badge_code(raw) -> str | None:
     return code if BADGE_CODE_RE.fullmatch(code) else None
 
 
+def normalize_spaces(text) -> str:
+    return " ".join(str(text or "").split())
+
+
+def normalize_license(text) -> str:
+    """Upper case without spaces: 'abc 123' and 'ABC123' are the same licence."""
+    return "".join(str(text or "").split()).upper()
+
+
+def normalize_plate(text) -> str:
+    return normalize_spaces(text).upper()
+
+
 def driver_photo_path(instance, filename):
     return f"drivers/{secrets.token_hex(8)}.jpg"
 
@@ -137,10 +150,11 @@ class Driver(models.Model):
         return f"{self.full_name} ({self.company})"
 
     def clean(self):
-        self.full_name = " ".join((self.full_name or "").split())
-        self.license_number = (self.license_number or "").strip().upper()
-        self.company = " ".join((self.company or "").split())
-        self.plate = (self.plate or "").strip().upper()
+        # The same normalizing as the registration form and the import (drivers/forms.py).
+        self.full_name = normalize_spaces(self.full_name)
+        self.license_number = normalize_license(self.license_number)
+        self.company = normalize_spaces(self.company)
+        self.plate = normalize_plate(self.plate)
 
     def active_ban(self, at=None):
         return Ban.objects.in_force(at).filter(driver=self).order_by("-banned_at").first()

@@ -50,3 +50,16 @@ def test_the_reissue_action_revokes_the_old_badge(client, admin_user, driver):
     revoked = RevokedBadge.objects.get()
     assert driver.badge_code != old and revoked.code == old
     assert revoked.reason == "Perdido" and revoked.revoked_by == admin_user
+
+
+def test_a_licence_typed_in_the_admin_is_normalized_as_in_the_registration_form(client, admin_user, driver):
+    client.force_login(admin_user)
+    taken = driver.license_number  # e.g. LIC000001
+    spaced = taken[:3].lower() + " " + taken[3:]
+    response = client.post(reverse("admin:drivers_driver_add"), {
+        "full_name": "Otro  Chofer", "license_number": spaced, "company": "Fletes", "phone": "",
+        "plate": "abc 1", "notes": "", "user": "",
+        "bans-TOTAL_FORMS": "0", "bans-INITIAL_FORMS": "0", "bans-MIN_NUM_FORMS": "0", "bans-MAX_NUM_FORMS": "1000",
+    })
+    assert response.status_code == 200  # the form comes back: this licence is taken
+    assert type(driver).objects.filter(license_number__iexact=taken).count() == 1

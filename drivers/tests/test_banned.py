@@ -12,12 +12,6 @@ from drivers.services import record_scan
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def sup(client, supervisor):
-    client.force_login(supervisor)
-    return client
-
-
 def test_it_lists_bans_in_force_with_reason_since_and_by_whom(sup, driver, supervisor):
     services.ban(driver, reason="Robo de diésel", by=supervisor)
     html = sup.get("/banned/").content.decode()

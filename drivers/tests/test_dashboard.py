@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from drivers import selectors, services
 from drivers.models import Visit
+from conftest import query_plan
 from drivers.services import record_scan
 
 pytestmark = pytest.mark.django_db
@@ -21,12 +22,6 @@ def marker_of(response) -> str:
 
 def poll(client, marker):
     return client.get(f"/dashboard/?since={marker}", HTTP_HX_REQUEST="true")
-
-
-@pytest.fixture
-def sup(client, supervisor):
-    client.force_login(supervisor)
-    return client
 
 
 def test_it_shows_inside_now_and_todays_entries_exits_and_refusals(sup, make_driver, stations, caseta):
@@ -97,18 +92,6 @@ def test_station_cards_show_the_last_scan_who_and_the_idle_ones(sup, driver, sta
     assert cards["S1"].last is None and cards["S1"].idle
     html = sup.get("/dashboard/").content.decode()
     assert "caseta1" in html
-
-
-def query_plan(sql: str, params=()) -> str:
-    """The database's plan for `sql`; PostgreSQL told to avoid sequential scans, which it
-    rightly prefers on a test's tiny tables, so the plan shows whether an index can serve."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("EXPLAIN " + sql, params)
-        else:
-            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-        return "\n".join(str(row) for row in cursor.fetchall())
 
 
 def test_each_stations_last_scan_is_read_from_the_station_index(driver, stations, caseta):

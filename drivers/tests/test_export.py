@@ -16,12 +16,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sup(client, supervisor):
-    client.force_login(supervisor)
-    return client
-
-
-@pytest.fixture
 def story(make_driver, stations, caseta, settings):
     settings.SCAN_DUPLICATE_WINDOW_SECONDS = 0
     ana = make_driver(full_name="Ana Núñez", company="Fletes Sur")

@@ -8,12 +8,6 @@ from drivers.services import record_scan
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def sup(client, supervisor):
-    client.force_login(supervisor)
-    return client
-
-
 def test_it_finds_drivers_by_name_licence_company_or_plate(sup, make_driver):
     d = make_driver(full_name="Ramón Ortiz", company="Fletes Sur", plate="QRS-123", license_number="LIC-OR-1")
     for text in ("ramón", "LIC-OR", "fletes sur", "qrs-1"):

@@ -8,15 +8,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from drivers.models import Movement, RefusedScan
+from conftest import query_plan
 from drivers.services import record_scan
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sup(client, supervisor):
-    client.force_login(supervisor)
-    return client
 
 
 @pytest.fixture
@@ -154,18 +149,6 @@ def test_refused_scans_never_show_a_drivers_badge_code(sup, story):
     html = sup.get("/history/").content.decode()
     assert story["beto"].badge_code not in html
     assert RefusedScan.objects.filter(driver=story["beto"]).exists()
-
-
-def query_plan(sql: str, params=()) -> str:
-    """The database's plan for `sql`; PostgreSQL told to avoid sequential scans, which it
-    rightly prefers on a test's tiny tables, so the plan shows whether an index can serve."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("EXPLAIN " + sql, params)
-        else:
-            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-        return "\n".join(str(row) for row in cursor.fetchall())
 
 
 @pytest.mark.parametrize("params, index", [
