@@ -7,7 +7,7 @@ from django.utils.translation import ngettext
 
 from . import services
 from .forms import ReasonForm
-from .models import Ban, Driver, Movement, RefusedScan, RevokedBadge, Visit
+from .models import Ban, DocumentType, Driver, DriverDocument, Movement, RefusedScan, RevokedBadge, Visit
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -33,6 +33,12 @@ class BanInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class DriverDocumentInline(admin.TabularInline):
+    model = DriverDocument
+    extra = 1
+    fields = ("doc_type", "number", "expires_on", "file")
 
 
 def _reason_action(modeladmin, request, queryset, *, title, perm, needs_until, run):
@@ -77,7 +83,7 @@ class DriverAdmin(admin.ModelAdmin):
         "badge_code", "badge_issued_at", "created_at", "updated_at", "created_by",
     )
     autocomplete_fields = ("user",)
-    inlines = [BanInline]
+    inlines = [DriverDocumentInline, BanInline]
     actions = ["ban_drivers", "unban_drivers", "reissue_badges"]
 
     def save_model(self, request, obj, form, change):
@@ -133,11 +139,13 @@ class RefusedScanAdmin(ReadOnlyAdmin):
 
 @admin.register(Visit)
 class VisitAdmin(ReadOnlyAdmin):
-    list_display = ("driver", "entered_at", "left_at", "entry_station", "exit_station", "last_station")
-    list_filter = ("entry_station",)
-    search_fields = ("driver__full_name",)
+    list_display = (
+        "driver", "entered_at", "left_at", "entry_station", "exit_station", "last_station", "route", "plate",
+    )
+    list_filter = ("entry_station", "route")
+    search_fields = ("driver__full_name", "plate")
     date_hierarchy = "entered_at"
-    list_select_related = ("driver", "entry_station", "exit_station", "last_station")
+    list_select_related = ("driver", "entry_station", "exit_station", "last_station", "route")
 
 
 @admin.register(Ban)
@@ -151,3 +159,20 @@ class BanAdmin(ReadOnlyAdmin):
 class RevokedBadgeAdmin(ReadOnlyAdmin):
     list_display = ("code", "driver", "revoked_at", "revoked_by", "reason")
     search_fields = ("code", "driver__full_name")
+
+
+@admin.register(DocumentType)
+class DocumentTypeAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "required", "blocks_entry", "warn_days")
+    list_filter = ("required", "blocks_entry")
+    search_fields = ("name", "code")
+
+
+@admin.register(DriverDocument)
+class DriverDocumentAdmin(admin.ModelAdmin):
+    list_display = ("driver", "doc_type", "number", "expires_on")
+    list_filter = ("doc_type",)
+    search_fields = ("driver__full_name", "driver__license_number", "number")
+    date_hierarchy = "expires_on"
+    list_select_related = ("driver", "doc_type")
+    autocomplete_fields = ("driver",)

@@ -4,8 +4,10 @@ import secrets
 import unicodedata
 
 from django.conf import settings
+from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -45,6 +47,29 @@ def driver_photo_path(instance, filename):
     return f"drivers/{secrets.token_hex(8)}.jpg"
 
 
+def normalize_tag_list(values) -> list[str]:
+    """Plates or seal numbers as kept on a visit: upper case, single spaces, no empties,
+    each once (in the order given). Anything that is not a list of text is refused."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = values.replace(";", ",").split(",")
+    if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
+        raise ValueError("not a list of text")
+    seen, out = set(), []
+    for value in values:
+        text = normalize_spaces(value).upper()[:40]
+        if text and text not in seen:
+            seen.add(text)
+            out.append(text)
+    return out
+
+
+def seal_key(seal: str) -> str:
+    """How two seal numbers are compared: 'ab-12 3' is the same seal as 'AB123'."""
+    return "".join(ch for ch in str(seal).upper() if not ch.isspace() and ch != "-")
+
+
 class Direction(models.TextChoices):
     IN = "in", _("Entry")
     OUT = "out", _("Exit")
@@ -68,6 +93,10 @@ class ScanReason(models.TextChoices):
     NOT_INSIDE = "not_inside", _("Not inside")
     STATION_INACTIVE = "station_inactive", _("Station inactive")
     FORBIDDEN = "forbidden", _("Not allowed")
+    DOCUMENT_MISSING = "document_missing", _("Document missing")
+    DOCUMENT_EXPIRED = "document_expired", _("Document expired")
+    ROUTE_INCOMPLETE = "route_incomplete", _("Route incomplete")
+    SEAL_MISMATCH = "seal_mismatch", _("Seals do not match")
 
 
 class DriverQuerySet(models.QuerySet):
@@ -282,6 +311,19 @@ class Visit(models.Model):
     )
     last_seen_at = models.DateTimeField(_("last seen"))
     plate = models.CharField(_("vehicle plate"), max_length=20, blank=True)
+    # The vehicle, as lists of normalized text (normalize_tag_list): trailer plates, the
+    # seals recorded at the entry, and those seen at the exit.
+    trailers = models.JSONField(_("trailer plates"), default=list, blank=True)
+    seals = models.JSONField(_("seals at entry"), default=list, blank=True)
+    exit_seals = models.JSONField(_("seals at exit"), default=list, blank=True)
+    route = models.ForeignKey(
+        "stations.Route",
+        verbose_name=_("route"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="visits",
+    )
 
     class Meta:
         ordering = ["-entered_at"]
@@ -485,3 +527,90 @@ class RefusedScan(models.Model):
 
     def __str__(self):
         return f"{self.get_reason_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+def document_file_path(instance, filename):
+    # A random name: the file is personal data, served only by the permission-checked media view.
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"documents/{secrets.token_hex(8)}.{ext[:5]}"
+
+
+class DocumentType(models.Model):
+    """A kind of document a driver must carry, e.g. licencia federal, seguro, inducción."""
+
+    code = models.SlugField(
+        _("code"),
+        max_length=40,
+        unique=True,
+        help_text=_("Lower-case letters, digits and underscores, e.g. licencia_federal. "
+                    "The import reads its expiry from the column <code>_vence."),
+    )
+    name = models.CharField(_("name"), max_length=80)
+    required = models.BooleanField(
+        _("required"), default=False, help_text=_("A driver without this document is refused at entry.")
+    )
+    blocks_entry = models.BooleanField(
+        _("blocks entry when expired"),
+        default=True,
+        help_text=_("A driver whose latest document of this type has expired is refused at entry."),
+    )
+    warn_days = models.PositiveSmallIntegerField(
+        _("warn days before expiry"), default=15,
+        help_text=_("The dashboard lists the documents that expire within this many days."),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("document type")
+        verbose_name_plural = _("document types")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code=Lower("code")) & ~Q(code=""), name="drivers_documenttype_code_lower"
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="drivers_documenttype_name_not_empty"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        self.code = (self.code or "").strip().lower().replace("-", "_")
+        self.name = normalize_spaces(self.name)
+
+
+class DriverDocument(models.Model):
+    """One document of a driver with its expiry date; of several of one type, the one that
+    expires last counts."""
+
+    driver = models.ForeignKey(
+        Driver, verbose_name=_("driver"), on_delete=models.CASCADE, related_name="documents"
+    )
+    doc_type = models.ForeignKey(
+        DocumentType, verbose_name=_("document type"), on_delete=models.PROTECT, related_name="documents"
+    )
+    number = models.CharField(_("number"), max_length=60, blank=True)
+    expires_on = models.DateField(_("expires on"))
+    file = models.FileField(
+        _("scanned document"),
+        upload_to=document_file_path,
+        blank=True,
+        validators=[FileExtensionValidator(["pdf", "jpg", "jpeg", "png"])],
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["doc_type__name", "-expires_on"]
+        verbose_name = _("driver document")
+        verbose_name_plural = _("driver documents")
+        indexes = [
+            # The entry rules (does he have one of this type, does one still hold today).
+            models.Index(fields=["driver", "doc_type", "-expires_on"], name="drivers_doc_driver_type_idx"),
+            # The documents expiring soon (dashboard, /documents/expiring/).
+            models.Index(fields=["expires_on"], name="drivers_doc_expires_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.doc_type} {self.number}".strip()
+
+    def clean(self):
+        self.number = normalize_spaces(self.number).upper()

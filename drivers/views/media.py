@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.views.decorators.http import require_GET
 
-from ..models import Driver
+from ..models import Driver, DriverDocument
 
 
 def _file_under_media_root(path: str) -> Path:
@@ -27,10 +27,10 @@ def _file_under_media_root(path: str) -> Path:
 def _may_see(user, name: str) -> bool:
     if user.has_perm("drivers.view_driver"):
         return True
-    # A Chofer sees his own photo (for his badge page) and nothing else.
-    return (
-        user.has_perm("drivers.view_own_badge")
-        and Driver.objects.filter(user=user).filter(Q(photo=name) | Q(photo_thumb=name)).exists()
+    # A Chofer sees his own photo (for his badge page) and his own documents, nothing else.
+    return user.has_perm("drivers.view_own_badge") and (
+        Driver.objects.filter(user=user).filter(Q(photo=name) | Q(photo_thumb=name)).exists()
+        or DriverDocument.objects.filter(driver__user=user, file=name).exists()
     )
 
 
