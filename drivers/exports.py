@@ -7,6 +7,10 @@ per hour of data (LocalTimes). CSV (UTF-8 with a BOM so Excel keeps accents) is 
 csv.writer into a small buffer handed to the response every CHUNK_ROWS rows. XLSX is
 written by openpyxl in write-only mode (rows go to a temporary file as they come) and the
 finished file is streamed from disk, then deleted.
+
+Formula-safe: user-typed text (names, companies, reasons, scanned text, usernames) is
+shown by a spreadsheet, never run. CSV: csv_text() puts a ' before a text that starts like
+a formula. XLSX: such text is kept as typed in a string cell, which is never a formula.
 """
 
 import csv
@@ -26,14 +30,35 @@ from .models import Direction, ScanReason, Source
 CHUNK_ROWS = 2000
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLSX_TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+TEXT_COLUMNS = (4, 5, 6, 7, 8, 9, 10, 13, 15)  # user-typed text: driver, company ... scanned text
 
 
 def header() -> list[str]:
     return [
         _("Time"), _("Result"), _("Reason"), _("Direction"), _("Driver"), _("Licence"), _("Company"),
         _("Plate"), _("Station"), _("Station name"), _("Operator"), _("Source"), _("Forced"),
-        _("Detail"), _("Annulled at"), _("Scanned text"),
+        _("Detail"), _("Annulled at"), _("Scanned text"), _("Recorded at"), _("Late"),
     ]
+
+
+# What Excel and LibreOffice take for the start of a formula (or, for a tab or a carriage
+# return, hide in front of one) when the cell's text begins with it.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def looks_like_formula(value: str) -> bool:
+    return value.startswith(FORMULA_STARTS)
+
+
+def csv_text(value: str) -> str:
+    """Text for a CSV cell that no spreadsheet runs: a leading ' when it could be a formula.
+
+    The one rule for every text that reaches a spreadsheet (issue "trust"): a driver named
+    =HYPERLINK(...) or a badge scanned as =cmd|... must be shown, never evaluated. Excel
+    and LibreOffice show a cell starting with ' as the text after it. An XLSX cell needs
+    no prefix: it is written as a string cell (see xlsx_response), which is never a formula.
+    """
+    return "'" + value if value and value.startswith(FORMULA_STARTS) else value
 
 
 class LocalTimes:
@@ -65,9 +90,15 @@ class LocalTimes:
 
 
 class RowFormatter:
-    """Turns a history tuple into the export's 16 columns; labels translated once."""
+    """Turns a history tuple into the export's 18 columns; labels translated once.
 
-    def __init__(self):
+    as_text: times as text and user-typed text made formula-safe for CSV; otherwise
+    naive plant datetimes and the text unchanged, for a writer of typed cells.
+    """
+
+    def __init__(self, *, as_text: bool = True):
+        self.as_text = as_text
+        self.safe = csv_text if as_text else (lambda value: value)
         self.times = LocalTimes()
         self.directions = {value: str(label) for value, label in Direction.choices}
         self.sources = {value: str(label) for value, label in Source.choices}
@@ -76,38 +107,43 @@ class RowFormatter:
         self.forced, self.accepted = _("Forced"), _("Accepted")
         self.yes, self.no = _("yes"), _("no")
 
-    def __call__(self, row, *, as_text: bool = True) -> list:
+    def __call__(self, row) -> list:
         # A tuple of selectors.HISTORY_COLUMNS, in that order.
         (at, _id, kind, reason, direction, _driver_id, name, licence, company, plate, station_code,
-         station_name, operator, source, forced, note, annulled_at, raw_input) = row
+         station_name, operator, source, forced, note, annulled_at, raw_input, recorded_at, is_late) = row
         if kind == "refused":
             result, reason_label = self.refused, self.reasons.get(reason, reason)
         else:
             result = self.annulled if annulled_at else self.forced if forced else self.accepted
             reason_label = ""
-        if as_text:
+        if self.as_text:
             at, annulled_at = self.times.text(at), self.times.text(annulled_at)
+            recorded_at = self.times.text(recorded_at)
         else:
             at = self.times.naive(at)
             annulled_at = self.times.naive(annulled_at) if annulled_at else ""
+            recorded_at = self.times.naive(recorded_at) if recorded_at else ""
+        safe = self.safe
         return [
             at,
             result,
             reason_label,
             self.directions.get(direction, direction or ""),
-            name or "",
-            licence or "",
-            company or "",
-            plate or "",
-            station_code or "",
-            station_name or "",
-            operator or "",
+            safe(name or ""),
+            safe(licence or ""),
+            safe(company or ""),
+            safe(plate or ""),
+            safe(station_code or ""),
+            safe(station_name or ""),
+            safe(operator or ""),
             self.sources.get(source, source),
             self.yes if forced else self.no,
-            note or "",
+            safe(note or ""),
             annulled_at,
             # What was scanned, only when it is no driver's badge: a badge code is a credential.
-            (raw_input or "") if not name else "",
+            safe(raw_input or "") if not name else "",
+            recorded_at,
+            self.yes if is_late else self.no,
         ]
 
 
@@ -164,11 +200,11 @@ def xlsx_response(rows, name: str) -> FileResponse:
         cell.font = bold
         titles.append(cell)
     sheet.append(titles)
-    for index, width in enumerate([20, 14, 18, 12, 28, 14, 24, 10, 8, 18, 14, 14, 8, 30, 20, 20]):
+    for index, width in enumerate([20, 14, 18, 12, 28, 14, 24, 10, 8, 18, 14, 14, 8, 30, 20, 20, 20, 8]):
         sheet.column_dimensions[chr(ord("A") + index)].width = width
-    formatter = RowFormatter()
+    formatter = RowFormatter(as_text=False)
     for row in rows.tuples(chunk_size=CHUNK_ROWS):
-        line = formatter(row, as_text=False)
+        line = formatter(row)
         # Plain values (openpyxl reuses one cell for them); a cell of our own only for the
         # times, to give them a full date-and-time format. Empty cells stay empty.
         at = WriteOnlyCell(sheet, value=line[0])
@@ -178,6 +214,16 @@ def xlsx_response(rows, name: str) -> FileResponse:
             annulled = WriteOnlyCell(sheet, value=line[14])
             annulled.number_format = XLSX_TIME_FORMAT
             line[14] = annulled
+        if line[16]:
+            recorded = WriteOnlyCell(sheet, value=line[16])
+            recorded.number_format = XLSX_TIME_FORMAT
+            line[16] = recorded
+        for index in TEXT_COLUMNS:
+            value = line[index]
+            if value and looks_like_formula(value):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.data_type = "s"  # a string cell, shown as typed, never a formula
+                line[index] = cell
         sheet.append([value if value != "" else None for value in line])
     # Deleted when the response closes the file at the end of the download.
     spool = tempfile.TemporaryFile(suffix=".xlsx")

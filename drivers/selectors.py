@@ -284,7 +284,7 @@ def refused_today_count(now=None) -> int:
 HISTORY_COLUMNS = (
     "at", "id", "kind", "reason", "direction", "driver_id", "driver_name", "driver_license",
     "driver_company", "plate", "station_code", "station_name", "operator_name", "source",
-    "forced", "note", "annulled_at", "raw_input",
+    "forced", "note", "annulled_at", "raw_input", "recorded_at", "is_late",
 )
 
 
@@ -318,6 +318,9 @@ def history_refused(qs=None):
         forced=Value(False, output_field=BooleanField()),
         note=F("detail"),
         annulled_at=Value(None, output_field=DateTimeField()),
+        # A refused scan is stored when it arrives and has no late mark of its own.
+        recorded_at=Value(None, output_field=DateTimeField()),
+        is_late=Value(False, output_field=BooleanField()),
     ).values(*HISTORY_COLUMNS)
 
 

@@ -120,7 +120,7 @@ def test_every_column_of_refused_forced_and_annulled_rows(sup, make_driver, stat
     record_scan(code="HOLA", station=stations["gate"], operator=caseta)
     table = read_csv(sup.get("/history/export/", {"format": "csv"}))
     header, lines = table[0], table[1:]
-    assert len(header) == 16 and all(len(line) == 16 for line in lines) and len(lines) == 4
+    assert len(header) == 18 and all(len(line) == 18 for line in lines) and len(lines) == 4
     junk, annul, forced, entry = lines  # newest first
     local = lambda at: timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S")  # noqa: E731
     assert junk[4] == "" and junk[8] == "G1" and junk[15] == "HOLA" and junk[1] != entry[1]
@@ -138,3 +138,87 @@ def test_xlsx_times_are_real_dates_in_plant_time(sup, story):
     first = Movement.objects.order_by("-at", "-id").first()
     assert cell.is_date and cell.number_format == "yyyy-mm-dd hh:mm:ss"
     assert abs(cell.value - timezone.localtime(first.at).replace(tzinfo=None)) < timedelta(milliseconds=1)
+
+
+# Formula-safe spreadsheets (issue "trust"): user-typed text is shown, never evaluated.
+HOSTILE_NAME = '=HYPERLINK("http://x.example","clic")'
+HOSTILE_SCANS = ["=cmd|' /C calc'!A0", "+1", "-2", "@SUM(A1)", "\tx"]
+
+
+@pytest.fixture
+def hostile(make_driver, stations, caseta, settings):
+    settings.SCAN_DUPLICATE_WINDOW_SECONDS = 0
+    driver = make_driver(full_name="Eva Ruiz", company="Fletes Sur")
+    # Driver.clean would tidy a typed name; the admin or an old import may store anything.
+    driver.__class__.objects.filter(pk=driver.pk).update(full_name=HOSTILE_NAME, company="@Fletes", plate="\tx")
+    record_scan(code=driver.badge_code, station=stations["entry"], operator=caseta)
+    for raw in HOSTILE_SCANS:
+        record_scan(code=raw, station=stations["gate"], operator=caseta)
+    return driver
+
+
+def test_csv_text_that_could_be_a_formula_starts_with_a_quote(sup, hostile):
+    table = read_csv(sup.get("/history/export/", {"format": "csv"}))
+    names = {row[4] for row in table[1:] if row[4]}
+    assert names == {"'" + HOSTILE_NAME}
+    assert {(row[6], row[7]) for row in table[1:] if row[4]} == {("'@Fletes", "'\tx")}
+    scanned = {row[15] for row in table[1:] if row[15]}
+    # The stored scanned text is trimmed of blanks, so "\tx" arrives as "x" (harmless).
+    assert scanned == {"'=cmd|' /C calc'!A0", "'+1", "'-2", "'@SUM(A1)", "x"} == {
+        ("'" + text) if text[:1] in "=+-@\t\r" else text for text in refused_texts()}
+
+
+def refused_texts():
+    from drivers.models import RefusedScan
+
+    return set(RefusedScan.objects.values_list("raw_input", flat=True))
+
+
+def test_xlsx_text_that_could_be_a_formula_is_a_string_cell_kept_as_typed(sup, hostile):
+    response = sup.get("/history/export/", {"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(body(response))).active
+    rows = list(sheet.iter_rows(min_row=2))
+    name_cells = [row[4] for row in rows if row[4].value]
+    assert [(c.value, c.data_type) for c in name_cells] == [(HOSTILE_NAME, "s")]
+    assert [(row[6].value, row[6].data_type) for row in rows if row[4].value] == [("@Fletes", "s")]
+    assert [(row[7].value, row[7].data_type) for row in rows if row[4].value] == [("\tx", "s")]
+    scanned = {row[15].value: row[15].data_type for row in rows if row[15].value}
+    assert set(scanned) == refused_texts() == {"=cmd|' /C calc'!A0", "+1", "-2", "@SUM(A1)", "x"}
+    assert set(scanned.values()) == {"s"}
+    assert "=cmd|' /C calc'!A0" in scanned and "@SUM(A1)" in scanned
+
+
+def test_csv_text_rule_covers_every_formula_start():
+    from drivers.exports import csv_text
+
+    for text in ["=1", "+1", "-1", "@x", "\tx", "\rx"]:
+        assert csv_text(text) == "'" + text
+    assert csv_text("Ana") == "Ana" and csv_text("") == "" and csv_text("a=b") == "a=b"
+
+
+def test_late_movements_show_when_they_were_recorded(sup, make_driver, stations, caseta, settings):
+    settings.SCAN_DUPLICATE_WINDOW_SECONDS = 0
+    on_time, late = make_driver(full_name="Ana Pronto"), make_driver(full_name="Beto Tarde")
+    record_scan(code=on_time.badge_code, station=stations["entry"], operator=caseta)
+    scanned = timezone.now() - timedelta(hours=2)
+    record_scan(code=late.badge_code, station=stations["entry"], operator=caseta, scanned_at=scanned)
+    record_scan(code="HOLA", station=stations["gate"], operator=caseta)
+    moved = {m.driver.full_name: m for m in Movement.objects.select_related("driver")}
+    assert moved["Beto Tarde"].is_late and not moved["Ana Pronto"].is_late
+    local = lambda at: timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S")  # noqa: E731
+
+    table = read_csv(sup.get("/history/export/", {"format": "csv"}))
+    assert table[0][16:] == ["Registrado", "Tardío"]  # the users' language
+    by_name = {row[4]: row for row in table[1:]}
+    assert by_name["Beto Tarde"][0] == local(scanned)
+    assert by_name["Beto Tarde"][16] == local(moved["Beto Tarde"].recorded_at) and by_name["Beto Tarde"][17] == "sí"
+    assert by_name["Ana Pronto"][16] == local(moved["Ana Pronto"].recorded_at) and by_name["Ana Pronto"][17] == "no"
+    assert by_name[""][16] == "" and by_name[""][17] == "no"  # a refused scan
+
+    sheet = load_workbook(io.BytesIO(body(sup.get("/history/export/", {"format": "xlsx"})))).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert list(values[0][16:]) == ["Registrado", "Tardío"]
+    by_name = {row[4]: row for row in values[1:]}
+    recorded = timezone.localtime(moved["Beto Tarde"].recorded_at).replace(tzinfo=None)
+    assert abs(by_name["Beto Tarde"][16] - recorded) < timedelta(seconds=1)
+    assert by_name["Beto Tarde"][17] == "sí" and by_name["Ana Pronto"][17] == "no"
