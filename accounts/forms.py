@@ -5,11 +5,14 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .services import after_failure, client_ip, lockout_minutes_left
+from .services import client_ip, lockout_minutes_left
 
 
 class LockoutMixin:
-    """Refuses to check the password while the account is locked at this address."""
+    """Says why a login was refused when the account is locked at this address.
+
+    The guard is accounts.backends.LockoutBackend (it counts the attempt before checking
+    the password); this reads the lock first only to answer without logging a failure."""
 
     def _locked_error(self, minutes: int) -> forms.ValidationError:
         return forms.ValidationError(
@@ -32,9 +35,9 @@ class LockoutMixin:
         try:
             return super().clean()
         except forms.ValidationError as error:
-            # The failure was logged by the user_login_failed signal; did it lock the account?
+            # The failure was logged by the user_login_failed signal; is the account locked now?
             if username and getattr(error, "code", None) == "invalid_login":
-                minutes = after_failure(request=self.request, username=username)
+                minutes = lockout_minutes_left(username, client_ip(self.request))
                 if minutes:
                     self.locked_minutes = minutes
                     raise self._locked_error(minutes) from error

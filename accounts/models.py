@@ -71,3 +71,27 @@ class AuthEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()} {self.username}"
+
+
+class LoginCounter(models.Model):
+    """Password checks counted per account and address, BEFORE each check runs.
+
+    One row per (username, address): the lockout service locks it, counts the attempt and
+    only then lets the password be checked, so parallel guesses cannot all pass a check
+    that reads the count first (accounts.services.reserve_login_attempt).
+    """
+
+    username = models.CharField(_("username"), max_length=150)
+    ip = models.CharField(_("address"), max_length=45, blank=True)
+    failures = models.PositiveIntegerField(_("failed attempts"), default=0)
+    last_at = models.DateTimeField(_("last attempt"))
+
+    class Meta:
+        verbose_name = _("login counter")
+        verbose_name_plural = _("login counters")
+        constraints = [
+            models.UniqueConstraint(fields=["username", "ip"], name="accounts_logincounter_one_per_account_address"),
+        ]
+
+    def __str__(self):
+        return f"{self.username} @ {self.ip or '?'}: {self.failures}"

@@ -8,12 +8,14 @@ one address guessing many accounts is slowed down account by account.
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
-from .models import AuthEvent
+from .models import AuthEvent, LoginCounter
 
 USERNAME_MAX = 150
 
@@ -55,43 +57,70 @@ def record_event(kind: str, *, request=None, user=None, username: str = "") -> A
     )
 
 
-def _recent_failures(username: str, ip: str | None, now):
-    """Failed logins of `username` at `ip` inside the lockout window, since his last success.
-
-    Served by the index accounts_authevent_lock_idx (kind, username, ip, at).
-    """
-    since = now - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-    last_login = (
-        AuthEvent.objects.filter(kind=AuthEvent.Kind.LOGIN, username=username, ip=ip, at__gte=since)
-        .order_by("-at")
-        .values_list("at", flat=True)
-        .first()
-    )
-    if last_login and last_login > since:
-        since = last_login
-    return AuthEvent.objects.filter(
-        kind=AuthEvent.Kind.LOGIN_FAILED, username=username, ip=ip, at__gt=since
-    ).order_by("-at")
+def _window() -> timedelta:
+    return timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
 
 
-def lockout_minutes_left(username: str, ip: str | None) -> int:
-    """0 when `username` may try to log in from `ip`, else the whole minutes left (at least 1)."""
-    now = timezone.now()
-    limit = settings.LOGIN_MAX_FAILURES
-    times = list(_recent_failures(username[:USERNAME_MAX], ip, now).values_list("at", flat=True)[:limit])
-    if len(times) < limit:
-        return 0
-    # The lock ends when the oldest of the last `limit` failures leaves the window.
-    ends = times[-1] + timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-    seconds = (ends - now).total_seconds()
+def _minutes_until(moment, now) -> int:
+    seconds = (moment - now).total_seconds()
     return max(1, -(-int(seconds) // 60)) if seconds > 0 else 0
 
 
-def after_failure(*, request, username: str) -> int:
-    """Call after a failed login was logged: locks and logs the lockout when this failure
-    reaches LOGIN_MAX_FAILURES. Returns the minutes locked, or 0."""
-    ip = client_ip(request)
-    minutes = lockout_minutes_left(username, ip)
-    if minutes:
-        record_event(AuthEvent.Kind.LOCKOUT, request=request, username=username)
-    return minutes
+@dataclass(frozen=True)
+class LoginSlot:
+    """The outcome of reserve_login_attempt: `number` is this attempt's place among the
+    counted failures (1..LOGIN_MAX_FAILURES), 0 when refused; then `locked_minutes` > 0."""
+
+    username: str
+    ip: str
+    number: int
+    locked_minutes: int = 0
+
+    @property
+    def allowed(self) -> bool:
+        return self.number > 0
+
+
+@transaction.atomic
+def reserve_login_attempt(*, username: str, ip: str | None) -> LoginSlot:
+    """Count one password check of `username` at `ip` before it runs, or refuse it.
+
+    The attempt counts as a failure until finish_login_attempt says it succeeded, so ten
+    parallel guesses get at most LOGIN_MAX_FAILURES password checks: the row of this
+    account and address is locked (PostgreSQL: FOR UPDATE; SQLite: the IMMEDIATE
+    transaction's write lock) while the count is read and raised. Failures older than
+    LOGIN_LOCKOUT_MINUTES are forgotten; a lock lasts LOGIN_LOCKOUT_MINUTES from the
+    failure that filled it. The slow password hashing runs outside this transaction.
+    """
+    key = {"username": username[:USERNAME_MAX], "ip": ip or ""}
+    now = timezone.now()
+    # Create the row if missing without failing when a parallel attempt creates it first.
+    LoginCounter.objects.bulk_create([LoginCounter(**key, last_at=now)], ignore_conflicts=True)
+    counter = LoginCounter.objects.select_for_update().get(**key)
+    if counter.last_at <= now - _window():
+        counter.failures = 0
+    if counter.failures >= settings.LOGIN_MAX_FAILURES:
+        return LoginSlot(**key, number=0, locked_minutes=_minutes_until(counter.last_at + _window(), now))
+    counter.failures += 1
+    counter.last_at = now
+    counter.save(update_fields=["failures", "last_at"])
+    return LoginSlot(**key, number=counter.failures)
+
+
+def finish_login_attempt(*, request, slot: LoginSlot, succeeded: bool) -> None:
+    """After the password check: a success forgets the account's failures at that
+    address; the failure that filled the count logs the lockout (once)."""
+    if succeeded:
+        LoginCounter.objects.filter(username=slot.username, ip=slot.ip).update(failures=0)
+    elif slot.number >= settings.LOGIN_MAX_FAILURES:
+        record_event(AuthEvent.Kind.LOCKOUT, request=request, username=slot.username)
+
+
+def lockout_minutes_left(username: str, ip: str | None) -> int:
+    """0 when `username` may try to log in from `ip`, else the whole minutes left (at least 1).
+
+    A read for the login form's message; the guard itself is reserve_login_attempt."""
+    counter = LoginCounter.objects.filter(username=username[:USERNAME_MAX], ip=ip or "").first()
+    if counter is None or counter.failures < settings.LOGIN_MAX_FAILURES:
+        return 0
+    return _minutes_until(counter.last_at + _window(), timezone.now())

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -5,7 +6,6 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from .forms import LanguageForm, LoginForm
@@ -86,4 +86,4 @@ def forbidden(request, exception=None):
     """handler403: log who tried to open what, and answer with a page a guard understands."""
     user = request.user if getattr(request, "user", None) and request.user.is_authenticated else None
     record_event(AuthEvent.Kind.FORBIDDEN, request=request, user=user)
-    return render(request, "403.html", {"title": gettext_lazy("Not allowed")}, status=403)
+    return render(request, "403.html", {"PLANT_NAME": settings.PLANT_NAME}, status=403)

@@ -129,6 +129,8 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# Every password check goes through the lockout (counted before it runs).
+AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -200,6 +202,8 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# A stale form gets the plant's own page, not Django's technical one.
+CSRF_FAILURE_VIEW = "qrgate.views.csrf_failure"
 
 # The plant's rules.
 PLANT_NAME = env.str("PLANT_NAME", default="Planta")

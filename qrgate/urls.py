@@ -15,3 +15,5 @@ urlpatterns = [
 ]
 
 handler403 = "accounts.views.forbidden"
+handler404 = "qrgate.views.not_found"
+handler500 = "qrgate.views.server_error"
