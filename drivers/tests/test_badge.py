@@ -180,3 +180,16 @@ def test_reissue_keeps_why_the_badge_was_replaced(client, supervisor, driver):
     assert RevokedBadge.objects.get().reason == "Se lo robaron"
     client.post(reverse("drivers:reissue", args=[driver.pk]))
     assert RevokedBadge.objects.order_by("-id").first().reason  # a default, never empty
+
+
+def test_no_page_that_shows_a_badge_qr_may_be_stored_by_a_browser_or_proxy(client, caseta, chofer, make_driver):
+    own = make_driver(user=chofer)
+    client.force_login(caseta)
+    for url in [f"/drivers/{own.pk}/badge/", f"/drivers/badges/?ids={own.pk}"]:
+        response = client.get(url)
+        assert response.status_code == 200 and "id-card__qr" in response.content.decode()
+        assert "no-store" in response["Cache-Control"], url
+    client.force_login(chofer)
+    response = client.get("/my-badge/")
+    assert response.status_code == 200 and "my-badge-qr" in response.content.decode()
+    assert "no-store" in response["Cache-Control"]

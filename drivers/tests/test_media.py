@@ -50,6 +50,7 @@ def test_staff_who_may_see_drivers_get_the_photo(client, role_users, role, drive
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
     assert "private" in response["Cache-Control"]
+    assert "no-store" in response["Cache-Control"]  # not even the booth browser keeps it
     assert b"".join(response.streaming_content)[:2] == b"\xff\xd8"
 
 

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from qr_code.qrcode.maker import make_embedded_qr_code, make_qr
 from qr_code.qrcode.utils import QRCodeOptions
@@ -37,6 +38,8 @@ def _card(driver: Driver) -> dict:
     return {"driver": driver, "qr": badge_qr_img(driver.badge_code)}
 
 
+# A badge QR opens the gate: no browser or proxy may keep a copy (no-store).
+@never_cache
 @permission_required("drivers.view_driver")
 def badge(request, pk):
     driver = get_object_or_404(Driver.objects.select_related("created_by"), pk=pk)
@@ -67,6 +70,8 @@ def _ids(request) -> list[int] | None:
     return ids
 
 
+# A badge QR opens the gate: no browser or proxy may keep a copy (no-store).
+@never_cache
 @permission_required("drivers.view_driver")
 def badge_sheet(request):
     ids = _ids(request)
@@ -104,6 +109,7 @@ def reissue(request, pk):
     return redirect("drivers:badge", pk=driver.pk)
 
 
+@never_cache
 @permission_required("drivers.view_own_badge")
 def my_badge(request):
     driver = Driver.objects.filter(user=request.user).first()

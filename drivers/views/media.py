@@ -50,6 +50,7 @@ def media(request, path):
         content_type=content_type if inline else "application/octet-stream",
         as_attachment=not inline,
     )
-    # Personal data: the browser may keep it, shared proxies may not.
-    response["Cache-Control"] = "private, max-age=3600"
+    # Personal data: kept by no cache at all, not even the booth browser's disk cache
+    # (a shared PC's next user could read it back).
+    response["Cache-Control"] = "private, no-store"
     return response
