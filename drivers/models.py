@@ -543,7 +543,7 @@ class DocumentType(models.Model):
         max_length=40,
         unique=True,
         help_text=_("Lower-case letters, digits and underscores, e.g. licencia_federal. "
-                    "The import reads its expiry from the column <code>_vence."),
+                    "The import reads its expiry from the column licencia_federal_vence."),
     )
     name = models.CharField(_("name"), max_length=80)
     required = models.BooleanField(
