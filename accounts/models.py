@@ -1,7 +1,16 @@
+import hashlib
+import secrets
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from stations.models import ALERT_EVENTS, validate_event_names
+
+
+def validate_alert_events(value):
+    validate_event_names(value, allowed=tuple(ALERT_EVENTS), empty_ok=True)
 
 
 class Role:
@@ -30,6 +39,14 @@ class User(AbstractUser):
         blank=True,
         choices=settings.LANGUAGES,
         help_text=_("Empty: the plant's default language."),
+    )
+    # E-mail alerts this user asked for (stations.models.ALERT_EVENTS), sent through the
+    # outbox one by one, or once a day in a digest.
+    alert_events = models.JSONField(
+        _("e-mail alerts"), default=list, blank=True, validators=[validate_alert_events]
+    )
+    alert_digest = models.BooleanField(
+        _("daily digest"), default=False, help_text=_("One e-mail a day instead of one per event.")
     )
 
     class Meta(AbstractUser.Meta):
@@ -95,3 +112,62 @@ class LoginCounter(models.Model):
 
     def __str__(self):
         return f"{self.username} @ {self.ip or '?'}: {self.failures}"
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", _("Read")
+    WRITE = "write", _("Read and write")
+
+
+TOKEN_PREFIX = "qrg_"
+
+
+def hash_token(token: str) -> str:
+    """What is stored of a token: its SHA-256 (the token has 256 bits of randomness)."""
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self):
+        return self.filter(revoked_at__isnull=True, user__is_active=True)
+
+
+class ApiToken(models.Model):
+    """A key for an integration (the ERP, a script) acting as `user`, within `scope`.
+
+    Only the SHA-256 of the token is stored: it is shown once, when created
+    (accounts.services.create_api_token).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
+                             related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=80, help_text=_("Who uses it, e.g. ERP."))
+    scope = models.CharField(_("scope"), max_length=8, choices=TokenScope.choices, default=TokenScope.READ)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("starts with"), max_length=12, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scope__in=TokenScope.values), name="accounts_apitoken_scope_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def new_key() -> str:
+        return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == TokenScope.WRITE

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .models import AuthEvent, LoginCounter
+from .models import TOKEN_PREFIX, ApiToken, AuthEvent, LoginCounter, TokenScope, hash_token
 
 USERNAME_MAX = 150
 
@@ -124,3 +126,42 @@ def lockout_minutes_left(username: str, ip: str | None) -> int:
     if counter is None or counter.failures < settings.LOGIN_MAX_FAILURES:
         return 0
     return _minutes_until(counter.last_at + _window(), timezone.now())
+
+
+# --- API tokens ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_api_token(*, user, name: str, scope: str = TokenScope.READ) -> tuple[ApiToken, str]:
+    """A new token for `user` within `scope`; returns the row and the token, shown only now."""
+    if scope not in TokenScope.values:
+        raise ValidationError(_("Unknown scope: use read or write."), code="scope_unknown")
+    name = (name or "").strip()[:80] or str(scope)
+    key = ApiToken.new_key()
+    token = ApiToken.objects.create(
+        user=user, name=name, scope=scope, key_hash=hash_token(key), prefix=key[:12]
+    )
+    return token, key
+
+
+def revoke_api_token(*, token: ApiToken) -> None:
+    """The token stops working at once; the row stays for the record."""
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+# How often last_used_at is written: a busy integration does not write on every call.
+TOKEN_TOUCH_SECONDS = 60
+
+
+def token_user(key: str) -> tuple[object, ApiToken] | None:
+    """The (user, token) a presented token stands for, or None (unknown, revoked, inactive)."""
+    if not isinstance(key, str) or not key.startswith(TOKEN_PREFIX) or len(key) > 100:
+        return None
+    token = ApiToken.objects.usable().select_related("user").filter(key_hash=hash_token(key)).first()
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token.user, token

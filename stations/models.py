@@ -1,8 +1,12 @@
 import secrets
+import uuid
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Upper
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -171,3 +175,209 @@ class RouteStop(models.Model):
     def clean(self):
         if self.station_id and self.station.kind != StationKind.CHECKPOINT:
             raise ValidationError({"station": _("A route stop must be a checkpoint station.")})
+
+
+# --- Integrations: webhooks and the outbox ---------------------------------------------
+
+
+class EventName(models.TextChoices):
+    """What the gate tells other systems (webhooks) and people (e-mail alerts)."""
+
+    SCAN_ACCEPTED = "scan.accepted", _("Scan accepted")
+    SCAN_REFUSED = "scan.refused", _("Scan refused")
+    BANNED_ATTEMPT = "driver.banned_attempt", _("Banned driver at the gate")
+    FORCED_MOVEMENT = "movement.forced", _("Forced movement")
+    DOCUMENT_EXPIRING = "document.expiring", _("Document about to expire")
+
+
+# The events a person may ask to receive by e-mail.
+ALERT_EVENTS = (EventName.BANNED_ATTEMPT, EventName.FORCED_MOVEMENT, EventName.DOCUMENT_EXPIRING)
+# An outbox event that only carries a user's daily digest (never sent to webhooks).
+DIGEST_EVENT = "alerts.digest"
+
+
+def validate_event_names(value, *, allowed=tuple(EventName.values), empty_ok=False):
+    """A JSON list of known event names, each once."""
+    if not isinstance(value, list) or (not value and not empty_ok):
+        raise ValidationError(_("Choose at least one event."), code="events_empty")
+    unknown = [str(name) for name in value if name not in allowed]
+    if unknown:
+        raise ValidationError(
+            _("Unknown event: %(names)s. Known events: %(known)s."),
+            code="events_unknown",
+            params={"names": ", ".join(unknown[:5]), "known": ", ".join(allowed)},
+        )
+    if len(set(value)) != len(value):
+        raise ValidationError(_("An event is listed twice."), code="events_twice")
+
+
+def validate_webhook_events(value):
+    validate_event_names(value)
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_hex(32)
+
+
+def subscribed_to(event: str) -> models.Q:
+    """Rows whose `events` JSON list holds `event`.
+
+    The list is matched as JSON text ("\"scan.accepted\"" with its quotes), which both
+    SQLite and PostgreSQL answer inside the scan's one state query; the delivery worker
+    checks membership exactly before sending.
+    """
+    return models.Q(events__icontains=f'"{event}"')
+
+
+class WebhookQuerySet(models.QuerySet):
+    def listening(self, event: str, station) -> "WebhookQuerySet":
+        """Active webhooks for `event` at `station` (a Station, its pk or an OuterRef)."""
+        return self.filter(
+            subscribed_to(event),
+            models.Q(station__isnull=True) | models.Q(station=station),
+            is_active=True,
+        )
+
+
+class Webhook(models.Model):
+    """An HTTP endpoint (a barrier relay's receiver, a camera, the ERP) told about events."""
+
+    name = models.CharField(_("name"), max_length=80)
+    url = models.URLField(_("URL"), max_length=500, help_text=_("Receives a JSON POST per event."))
+    secret = models.CharField(
+        _("secret"),
+        max_length=128,
+        default=new_webhook_secret,
+        help_text=_("Signs each request (X-QRGate-Signature: sha256=HMAC of the body). "
+                    "Give it to the receiver."),
+    )
+    station = models.ForeignKey(
+        Station,
+        verbose_name=_("station"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="webhooks",
+        help_text=_("Empty: events of every station."),
+    )
+    events = models.JSONField(
+        _("events"),
+        default=list,
+        validators=[validate_webhook_events],
+        help_text=_("A JSON list, e.g. [\"scan.accepted\", \"driver.banned_attempt\"]."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = WebhookQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+
+    def __str__(self):
+        return self.name
+
+
+class OutboxEvent(models.Model):
+    """One event, written in the same transaction as what it tells (a scan, a refusal).
+
+    The delivery worker (manage.py run_outbox) fans it out into Delivery rows, one per
+    webhook listening and per person who asked for it, then sends them.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("event"), max_length=40)
+    station = models.ForeignKey(
+        Station, verbose_name=_("station"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    payload = models.JSONField(_("payload"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    dispatched_at = models.DateTimeField(_("fanned out"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        indexes = [
+            # Serves the worker's poll: events not yet fanned out, oldest first.
+            models.Index(
+                fields=["created_at"],
+                name="stations_outbox_new_idx",
+                condition=models.Q(dispatched_at__isnull=True),
+            ),
+            # Serves the daily digest: a day's events of some names.
+            models.Index(fields=["name", "created_at"], name="stations_outbox_name_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+# How long a delivery is retried before it is marked failed.
+RETRY_FOR = timedelta(hours=24)
+
+
+def default_give_up_at():
+    return timezone.now() + RETRY_FOR
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class Delivery(models.Model):
+    """One event to one webhook or to one person's e-mail, with its retry state."""
+
+    event = models.ForeignKey(OutboxEvent, verbose_name=_("event"), on_delete=models.CASCADE,
+                              related_name="deliveries")
+    webhook = models.ForeignKey(Webhook, verbose_name=_("webhook"), null=True, blank=True,
+                                on_delete=models.CASCADE, related_name="deliveries")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recipient"), null=True,
+                                  blank=True, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(_("status"), max_length=16, choices=DeliveryStatus.choices,
+                              default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    last_error = models.TextField(_("last error"), blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    give_up_at = models.DateTimeField(_("retried until"), default=default_give_up_at)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(webhook__isnull=False, recipient__isnull=True)
+                | models.Q(webhook__isnull=True, recipient__isnull=False),
+                name="stations_delivery_one_target",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=DeliveryStatus.values), name="stations_delivery_status_valid"
+            ),
+            # A fan-out that runs twice (a worker killed half-way) sends nothing twice.
+            models.UniqueConstraint(fields=["event", "webhook"], name="stations_delivery_once_per_webhook",
+                                    condition=models.Q(webhook__isnull=False)),
+            models.UniqueConstraint(fields=["event", "recipient"], name="stations_delivery_once_per_person",
+                                    condition=models.Q(recipient__isnull=False)),
+        ]
+        indexes = [
+            # Serves the worker's "due" query: pending deliveries whose time has come.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="stations_delivery_due_idx",
+                condition=models.Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.event.name} → {self.webhook or self.recipient}"
+
+    @property
+    def target(self) -> str:
+        return self.webhook.url if self.webhook_id else (self.recipient.email if self.recipient_id else "")
