@@ -446,3 +446,152 @@ def driver_route(driver: Driver, *, visits: int = 10, refused: int = 20) -> dict
         driver.refused_scans.select_related("station", "operator").order_by("-at", "-id")[:refused]
     )
     return {"timeline": timeline, "loose": loose, "refused": attempts}
+
+
+# --- documents, routes and turnaround --------------------------------------------------
+
+def route_progress(visit: Visit | None) -> dict | None:
+    """The visit's route, each stop done (an accepted, not annulled pass there during the
+    visit) or not; None for a visit without a route. 2 queries."""
+    from stations.models import Route
+
+    if visit is None or not visit.route_id:
+        return None
+    route = Route.objects.get(pk=visit.route_id)
+    stops = list(route.stops.select_related("station").order_by("position"))
+    done = set(
+        Movement.objects.valid()
+        .filter(visit=visit, station__in=[s.station_id for s in stops])
+        .values_list("station_id", flat=True)
+    ) if stops else set()
+    items = [
+        {"position": s.position, "code": s.station.code, "name": s.station.name, "done": s.station_id in done}
+        for s in stops
+    ]
+    return {
+        "code": route.code,
+        "name": route.name,
+        "is_active": route.is_active,
+        "stops": items,
+        "missing": [i["name"] for i in items if not i["done"]],
+    }
+
+
+def document_status(driver: Driver, today=None) -> list[dict]:
+    """Each document type that concerns this driver (he has one, or it is required), with
+    his latest document and its state: missing, expired, expiring (within warn_days) or
+    valid. 2 queries."""
+    from .models import DocumentType
+
+    today = today or timezone.localdate()
+    latest = {}
+    for doc in driver.documents.select_related("doc_type").order_by("doc_type_id", "-expires_on", "-id"):
+        latest.setdefault(doc.doc_type_id, doc)
+    rows = []
+    for kind in DocumentType.objects.order_by("name"):
+        doc = latest.get(kind.pk)
+        if doc is None and not kind.required:
+            continue
+        if doc is None:
+            state = "missing"
+        elif doc.expires_on < today:
+            state = "expired"
+        elif doc.expires_on <= today + timedelta(days=kind.warn_days):
+            state = "expiring"
+        else:
+            state = "valid"
+        rows.append({"type": kind, "document": doc, "state": state,
+                     "days_left": (doc.expires_on - today).days if doc else None})
+    return rows
+
+
+def expiring_documents(today=None, *, include_expired: bool = True):
+    """The latest document of each driver and type that expires within its type's
+    warn_days (or has expired, when asked), soonest first. Served by the expires_on index;
+    the types are a handful, one condition each."""
+    from django.db.models import Exists, OuterRef, Q
+
+    from .models import DocumentType, DriverDocument
+
+    today = today or timezone.localdate()
+    window = Q(pk__in=[])
+    for kind in DocumentType.objects.all():
+        window |= Q(doc_type=kind, expires_on__lte=today + timedelta(days=kind.warn_days))
+    newer = DriverDocument.objects.filter(
+        driver=OuterRef("driver"), doc_type=OuterRef("doc_type"), expires_on__gt=OuterRef("expires_on")
+    )
+    qs = DriverDocument.objects.filter(window).filter(~Exists(newer))
+    if not include_expired:
+        qs = qs.filter(expires_on__gte=today)
+    return qs.select_related("driver", "doc_type").order_by("expires_on", "driver__full_name", "pk")
+
+
+TURNAROUND_GROUPS = ("company", "route", "station")
+
+# Group key and label per grouping, over drivers_visit v, drivers_driver d, stations_route r
+# and stations_station s (the entry station).
+_GROUP_SQL = {
+    "company": ("d.company", "d.company"),
+    "route": ("v.route_id", "r.name"),
+    "station": ("v.entry_station_id", "s.name"),
+}
+
+
+def turnaround(start, end, group: str) -> list[dict]:
+    """Time inside of the visits that left between `start` and `end` (aware datetimes),
+    per company, route or entry station: visits, median, 90th percentile and longest, in
+    seconds. One query; percentiles by nearest rank (the value at rank ceil(p·n)) with
+    ROW_NUMBER and COUNT windows, the same on SQLite and PostgreSQL. Served by the
+    left_at index."""
+    key, label = _GROUP_SQL[group]
+    if connection.vendor == "postgresql":
+        seconds = "EXTRACT(EPOCH FROM (v.left_at - v.entered_at))"
+    else:
+        seconds = "((julianday(v.left_at) - julianday(v.entered_at)) * 86400.0)"
+    from stations.models import Route
+
+    sql = f"""
+        WITH spans AS (
+            SELECT {key} AS k, {label} AS label, {seconds} AS secs
+            FROM {Visit._meta.db_table} v
+            JOIN {Driver._meta.db_table} d ON d.id = v.driver_id
+            LEFT JOIN {Route._meta.db_table} r ON r.id = v.route_id
+            LEFT JOIN {Station._meta.db_table} s ON s.id = v.entry_station_id
+            WHERE v.left_at >= %s AND v.left_at < %s
+        ), ranked AS (
+            SELECT k, label, secs,
+                   ROW_NUMBER() OVER (PARTITION BY k ORDER BY secs) AS rn,
+                   COUNT(*) OVER (PARTITION BY k) AS n
+            FROM spans
+        )
+        SELECT k, MAX(label), MAX(n),
+               MAX(CASE WHEN rn = (n + 1) / 2 THEN secs END),
+               MAX(CASE WHEN rn = (9 * n + 9) / 10 THEN secs END),
+               MAX(secs)
+        FROM ranked
+        GROUP BY k
+        ORDER BY MAX(n) DESC, MAX(label)
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [start, end])
+        rows = cursor.fetchall()
+    return [
+        {"key": k, "label": lab, "visits": n, "median": float(med or 0), "p90": float(p90 or 0),
+         "longest": float(top or 0)}
+        for k, lab, n, med, p90, top in rows
+    ]
+
+
+def visits_per_day(start, end) -> list[dict]:
+    """Visits that left per day (plant time) between `start` and `end`. One query, left_at index."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+
+    rows = (
+        Visit.objects.filter(left_at__gte=start, left_at__lt=end)
+        .annotate(day=TruncDate("left_at"))
+        .values("day")
+        .annotate(visits=Count("id"))
+        .order_by("day")
+    )
+    return list(rows)

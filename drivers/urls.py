@@ -4,11 +4,13 @@ from .views import active as active_views
 from .views import badge as badge_views
 from .views import banned as banned_views
 from .views import dashboard as dashboard_views
+from .views import documents as document_views
 from .views import follow as follow_views
 from .views import history as history_views
 from .views import imports as import_views
 from .views import media as media_views
 from .views import register as register_views
+from .views import reports as report_views
 from .views import scan as scan_views
 
 app_name = "drivers"
@@ -40,4 +42,7 @@ urlpatterns = [
     path("drivers/import/", import_views.import_view, name="import"),
     path("my-badge/", badge_views.my_badge, name="my_badge"),
     path("media/<path:path>", media_views.media, name="media"),
+    # --- documents and turnaround ---
+    path("documents/expiring/", document_views.expiring, name="documents_expiring"),
+    path("reports/turnaround/", report_views.turnaround, name="turnaround"),
 ]

@@ -64,6 +64,9 @@ ROLES_ALLOWED = {
     "drivers:import": {ADMIN},
     "drivers:my_badge": {ADMIN, DRIVER},  # the administrator's group holds every permission
     "drivers:media": STAFF,  # a Chofer sees only his own photo (tested in the media tests)
+    # documents and turnaround (issue 13)
+    "drivers:documents_expiring": MANAGERS,
+    "drivers:turnaround": MANAGERS,
 }
 
 # A query string that makes the GET a real page view (values filled like path parameters).

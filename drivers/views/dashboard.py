@@ -16,6 +16,7 @@ from accounts.decorators import permission_required
 from .. import selectors
 
 CHART_HEIGHT = 150
+EXPIRING_SHOWN = 8
 
 
 def bar_chart(groups: list[dict], label_key: str, *, bar: int = 11, gap: int = 8) -> dict:
@@ -75,5 +76,11 @@ def dashboard(request):
     if request.htmx:
         return render(request, "drivers/_dashboard_live.html", live_context(now, marker))
     context = live_context(now, marker)
+    # Documents change by the day, not by the second: on the page, not in the live fragment.
+    # Only those not yet expired: expired ones are on /documents/expiring/ and refused at the gate.
+    expiring = selectors.expiring_documents(include_expired=False)
+    context["expiring_documents"] = list(expiring[:EXPIRING_SHOWN])
+    context["expiring_count"] = expiring.count()
+    context["today"] = timezone.localdate(now)
     context["dashboard_messages"] = {"soundOn": _("Alert sound on"), "soundOff": _("Turn alert sound on")}
     return render(request, "drivers/dashboard.html", context)

@@ -37,9 +37,12 @@ def follow(request):
             context["error"] = _("No driver with this number. Search him by name, licence, company or plate.")
             status = 404
         else:
+            visit = selectors.inside_now().filter(driver=driver).first()
             context.update(
                 driver=driver,
-                visit=selectors.inside_now().filter(driver=driver).first(),
+                visit=visit,
+                route_state=selectors.route_progress(visit),
+                documents=selectors.document_status(driver),
                 ban=driver.active_ban(),
                 route=selectors.driver_route(driver),
                 badge_url=_badge_url(driver),
