@@ -4,33 +4,42 @@ Both formats read the rows as plain tuples from one query streamed in chunks
 (HistoryRows.tuples), not as model instances or dicts, and everything that is the same for
 every row is done once: labels translated into dicts, the plant's UTC offset computed once
 per hour of data (LocalTimes). CSV (UTF-8 with a BOM so Excel keeps accents) is written by
-csv.writer into a small buffer handed to the response every CHUNK_ROWS rows. XLSX is
-written by openpyxl in write-only mode (rows go to a temporary file as they come) and the
-finished file is streamed from disk, then deleted.
+csv.writer into a small buffer handed to the response every CHUNK_ROWS rows. XLSX is a
+ZIP streamed while the rows are read (spreadsheets.stream_xlsx): its first bytes leave
+before the first row is read, and a second sheet lists the filters applied.
 
 Formula-safe: user-typed text (names, companies, reasons, scanned text, usernames) is
-shown by a spreadsheet, never run. CSV: csv_text() puts a ' before a text that starts like
-a formula. XLSX: such text is kept as typed in a string cell, which is never a formula.
+shown by a spreadsheet, never run: spreadsheets.csv_text() in CSV, inline string cells
+(kept as typed) in XLSX.
 """
 
 import csv
 import io
-import tempfile
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from itertools import islice
 
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from .models import Direction, ScanReason, Source
+from .spreadsheets import DATETIME, Column, Sheet, csv_text, stream_xlsx
 
 CHUNK_ROWS = 2000
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-XLSX_TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
-TEXT_COLUMNS = (4, 5, 6, 7, 8, 9, 10, 13, 15)  # user-typed text: driver, company ... scanned text
+# Width (characters) and kind of each column of header(), in order.
+COLUMN_LAYOUT = [(20, DATETIME), (14, "text"), (18, "text"), (12, "text"), (28, "text"), (14, "text"),
+                 (24, "text"), (10, "text"), (8, "text"), (18, "text"), (14, "text"), (14, "text"),
+                 (8, "text"), (30, "text"), (20, DATETIME), (20, "text"), (20, DATETIME), (8, "text")]
+
+
+class ExportCount:
+    """Filled in while an export is written: rows written, and whether XLSX cut them short."""
+
+    rows = 0
+    truncated = False
 
 
 def header() -> list[str]:
@@ -39,26 +48,6 @@ def header() -> list[str]:
         _("Plate"), _("Station"), _("Station name"), _("Operator"), _("Source"), _("Forced"),
         _("Detail"), _("Annulled at"), _("Scanned text"), _("Recorded at"), _("Late"),
     ]
-
-
-# What Excel and LibreOffice take for the start of a formula (or, for a tab or a carriage
-# return, hide in front of one) when the cell's text begins with it.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def looks_like_formula(value: str) -> bool:
-    return value.startswith(FORMULA_STARTS)
-
-
-def csv_text(value: str) -> str:
-    """Text for a CSV cell that no spreadsheet runs: a leading ' when it could be a formula.
-
-    The one rule for every text that reaches a spreadsheet (issue "trust"): a driver named
-    =HYPERLINK(...) or a badge scanned as =cmd|... must be shown, never evaluated. Excel
-    and LibreOffice show a cell starting with ' as the text after it. An XLSX cell needs
-    no prefix: it is written as a string cell (see xlsx_response), which is never a formula.
-    """
-    return "'" + value if value and value.startswith(FORMULA_STARTS) else value
 
 
 class LocalTimes:
@@ -98,7 +87,7 @@ class RowFormatter:
 
     def __init__(self, *, as_text: bool = True):
         self.as_text = as_text
-        self.safe = csv_text if as_text else (lambda value: value)
+        self.safe = csv_text if as_text else str
         self.times = LocalTimes()
         self.directions = {value: str(label) for value, label in Direction.choices}
         self.sources = {value: str(label) for value, label in Source.choices}
@@ -164,69 +153,66 @@ def file_name(cleaned: dict, extension: str) -> str:
     return f"{name[:120]}.{extension}"
 
 
-def csv_response(rows, name: str) -> StreamingHttpResponse:
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header())
-        yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
-        formatted = map(RowFormatter(), rows.tuples(chunk_size=CHUNK_ROWS))
-        while True:
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerows(islice(formatted, CHUNK_ROWS))
-            chunk = buffer.getvalue()
-            if not chunk:
-                return
-            yield chunk.encode("utf-8")
+def describe_filters(form) -> list[tuple[str, str]]:
+    """(label, value) of every filter applied in a bound, valid filter form, as shown on screen."""
+    described = []
+    for name, bound in form.fields.items():
+        value = form.cleaned_data.get(name)
+        if value in (None, "", [], ()):
+            continue
+        choices = dict(getattr(bound, "choices", None) or ()) if not hasattr(value, "pk") else {}
+        shown = choices.get(value, value)
+        described.append((str(bound.label), shown.isoformat() if isinstance(shown, date) else str(shown)))
+    return described
 
-    response = StreamingHttpResponse(generate(), content_type="text/csv; charset=utf-8")
+
+def csv_chunks(rows, count: ExportCount | None = None):
+    """The CSV's bytes: a BOM and the header first, then CHUNK_ROWS rows a chunk."""
+    count = count or ExportCount()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header())
+    yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    formatted = map(RowFormatter(), rows.tuples(chunk_size=CHUNK_ROWS))
+    while True:
+        batch = list(islice(formatted, CHUNK_ROWS))
+        if not batch:
+            return
+        count.rows += len(batch)
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows(batch)
+        yield buffer.getvalue().encode("utf-8")
+
+
+def xlsx_chunks(rows, filters: list[tuple[str, str]], count: ExportCount | None = None):
+    """The XLSX's bytes: the history sheet, then a sheet of the filters and the row count."""
+    count = count or ExportCount()
+    columns = [Column(title, width, kind) for title, (width, kind) in zip(header(), COLUMN_LAYOUT)]
+    # A callable: the query runs when the ZIP reaches the sheet, after the first bytes left.
+    history = Sheet(_("History"), columns, lambda: map(RowFormatter(as_text=False), rows.tuples(chunk_size=CHUNK_ROWS)),
+                    chunk_rows=CHUNK_ROWS)
+
+    def about():
+        count.rows, count.truncated = history.written, history.truncated
+        yield from filters
+        yield (_("Rows"), history.written)
+        yield (_("Exported at"), timezone.localtime().replace(tzinfo=None, microsecond=0))
+        if history.truncated:
+            yield (_("Note"), _("An Excel sheet holds %(rows)s rows at most: these are the newest. "
+                                "Export CSV, or narrow the dates, for the others.") % {"rows": history.written})
+
+    filters_sheet = Sheet(_("Filters"), [Column(_("Filter"), 22), Column(_("Value"), 60, kind="any")], about)
+    return stream_xlsx([history, filters_sheet])
+
+
+def csv_response(rows, name: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(csv_chunks(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
-def xlsx_response(rows, name: str) -> FileResponse:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=_("History")[:31])
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    titles = []
-    for title in header():
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = bold
-        titles.append(cell)
-    sheet.append(titles)
-    for index, width in enumerate([20, 14, 18, 12, 28, 14, 24, 10, 8, 18, 14, 14, 8, 30, 20, 20, 20, 8]):
-        sheet.column_dimensions[chr(ord("A") + index)].width = width
-    formatter = RowFormatter(as_text=False)
-    for row in rows.tuples(chunk_size=CHUNK_ROWS):
-        line = formatter(row)
-        # Plain values (openpyxl reuses one cell for them); a cell of our own only for the
-        # times, to give them a full date-and-time format. Empty cells stay empty.
-        at = WriteOnlyCell(sheet, value=line[0])
-        at.number_format = XLSX_TIME_FORMAT
-        line[0] = at
-        if line[14]:
-            annulled = WriteOnlyCell(sheet, value=line[14])
-            annulled.number_format = XLSX_TIME_FORMAT
-            line[14] = annulled
-        if line[16]:
-            recorded = WriteOnlyCell(sheet, value=line[16])
-            recorded.number_format = XLSX_TIME_FORMAT
-            line[16] = recorded
-        for index in TEXT_COLUMNS:
-            value = line[index]
-            if value and looks_like_formula(value):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.data_type = "s"  # a string cell, shown as typed, never a formula
-                line[index] = cell
-        sheet.append([value if value != "" else None for value in line])
-    # Deleted when the response closes the file at the end of the download.
-    spool = tempfile.TemporaryFile(suffix=".xlsx")
-    workbook.save(spool)
-    spool.seek(0)
-    return FileResponse(spool, as_attachment=True, filename=name, content_type=XLSX_TYPE)
+def xlsx_response(rows, name: str, filters: list[tuple[str, str]]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(xlsx_chunks(rows, filters), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

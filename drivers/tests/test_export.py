@@ -2,10 +2,11 @@
 
 import csv
 import io
-from datetime import timedelta
+import zipfile
+from datetime import datetime, timedelta
 
 import pytest
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from openpyxl import load_workbook
 
@@ -70,7 +71,7 @@ def test_the_file_name_says_what_it_holds(sup, story, stations):
 
 def test_xlsx_holds_exactly_the_filtered_rows(sup, story):
     response = sup.get("/history/export/", {"format": "xlsx", "company": "fletes"})
-    assert response.status_code == 200 and isinstance(response, FileResponse)
+    assert response.status_code == 200 and isinstance(response, StreamingHttpResponse)
     assert response["Content-Disposition"].endswith('.xlsx"')
     sheet = load_workbook(io.BytesIO(body(response)), read_only=True).active
     values = list(sheet.iter_rows(values_only=True))
@@ -222,3 +223,59 @@ def test_late_movements_show_when_they_were_recorded(sup, make_driver, stations,
     recorded = timezone.localtime(moved["Beto Tarde"].recorded_at).replace(tzinfo=None)
     assert abs(by_name["Beto Tarde"][16] - recorded) < timedelta(seconds=1)
     assert by_name["Beto Tarde"][17] == "sí" and by_name["Ana Pronto"][17] == "no"
+
+
+# Excel streamed from its first byte (issue 16).
+def test_xlsx_sends_its_first_bytes_before_reading_any_row(sup, story):
+    from django.db import connection
+
+    response = sup.get("/history/export/", {"format": "xlsx"})
+    assert isinstance(response, StreamingHttpResponse)
+    chunks = iter(response.streaming_content)
+    queries = []  # the rows' query runs on a chunked cursor, which Django's query log skips
+
+    def spy(execute, sql, params, many, context):
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        first = next(chunks)
+        assert first.startswith(b"PK\x03\x04") and queries == []  # a ZIP header, before any row is read
+        rest = b"".join(chunks)
+    assert len(queries) == 1  # then every row, from one query
+    assert zipfile.ZipFile(io.BytesIO(first + rest)).testzip() is None  # every member's CRC holds
+
+
+def test_xlsx_opens_with_a_bold_frozen_header_widths_dates_and_a_filters_sheet(sup, story, stations):
+    response = sup.get("/history/export/", {"format": "xlsx", "station": stations["entry"].pk, "date_from": "2020-01-02"})
+    workbook = load_workbook(io.BytesIO(body(response)))
+    history, filters = workbook.worksheets
+    assert history.title == "Historial" and filters.title == "Filtros"
+    assert history.freeze_panes == "A2"
+    assert [c.value for c in history[1]][:2] == ["Fecha y hora", "Resultado"] and all(c.font.b for c in history[1])
+    assert history.column_dimensions["E"].width == 28
+    rows = list(history.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 1 and rows[0][4] == "Ana Núñez" and isinstance(rows[0][0], datetime)
+    assert history["A2"].is_date and history["A2"].number_format == "yyyy-mm-dd hh:mm:ss"
+    about = {row[0]: row[1] for row in filters.iter_rows(min_row=2, values_only=True)}
+    assert about["Desde"] == "2020-01-02" and about["Estación"] == str(stations["entry"])
+    assert about["Filas"] == 1 and isinstance(about["Exportado"], datetime)
+
+
+def test_xlsx_text_is_escaped_and_stripped_of_characters_xml_forbids(sup, make_driver, stations, caseta):
+    driver = make_driver(full_name="Ana Paz")
+    driver.__class__.objects.filter(pk=driver.pk).update(full_name="Ana <b>&amp;\x0bPaz\x01 ", company=" \rFletes")
+    record_scan(code=driver.badge_code, station=stations["entry"], operator=caseta)
+    sheet = load_workbook(io.BytesIO(body(sup.get("/history/export/", {"format": "xlsx"})))).active
+    assert sheet["E2"].value == "Ana <b>&amp;Paz " and sheet["G2"].value == " \rFletes"
+
+
+def test_xlsx_stops_at_excels_row_limit_and_says_so(sup, story, monkeypatch):
+    from drivers import spreadsheets
+
+    monkeypatch.setattr(spreadsheets, "MAX_ROWS", 4)  # Excel's is 1 048 576, the header included
+    workbook = load_workbook(io.BytesIO(body(sup.get("/history/export/", {"format": "xlsx"}))))
+    history, filters = workbook.worksheets
+    assert len(list(history.iter_rows(min_row=2))) == 3  # the newest 3 of 4
+    about = {row[0]: row[1] for row in filters.iter_rows(min_row=2, values_only=True)}
+    assert about["Filas"] == 3 and "CSV" in about["Nota"]

@@ -92,4 +92,4 @@ def history_export(request):
     name = exports.file_name(filterset.form.cleaned_data, fmt)
     if fmt == "csv":
         return exports.csv_response(rows, name)
-    return exports.xlsx_response(rows, name)
+    return exports.xlsx_response(rows, name, exports.describe_filters(filterset.form))
