@@ -43,6 +43,7 @@ urlpatterns = [
     path("my-badge/", badge_views.my_badge, name="my_badge"),
     path("media/<path:path>", media_views.media, name="media"),
     # --- documents and turnaround ---
+    path("drivers/<int:pk>/documents/", document_views.driver_documents, name="driver_documents"),
     path("documents/expiring/", document_views.expiring, name="documents_expiring"),
     path("reports/turnaround/", report_views.turnaround, name="turnaround"),
 ]

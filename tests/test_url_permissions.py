@@ -66,6 +66,7 @@ ROLES_ALLOWED = {
     "drivers:media": STAFF,  # a Chofer sees only his own photo (tested in the media tests)
     # documents and turnaround (issue 13)
     "drivers:documents_expiring": MANAGERS,
+    "drivers:driver_documents": MANAGERS,
     "drivers:turnaround": MANAGERS,
 }
 

@@ -51,3 +51,47 @@ def test_the_driver_admin_keeps_his_documents(client, admin_user, driver):
     assert response.status_code == 302, response.content[:2000]
     doc = DriverDocument.objects.get()
     assert (doc.driver, doc.doc_type, doc.number, doc.expires_on) == (driver, kind, "LF 123", date(2027, 3, 31))
+
+
+def management(total, initial=0):
+    return {"documents-TOTAL_FORMS": str(total), "documents-INITIAL_FORMS": str(initial),
+            "documents-MIN_NUM_FORMS": "0", "documents-MAX_NUM_FORMS": "1000"}
+
+
+def test_the_supervisor_adds_and_renews_a_drivers_documents(sup, driver):
+    kind = DocumentType.objects.create(code="licencia_federal", name="Licencia federal")
+    url = reverse("drivers:driver_documents", args=[driver.pk])
+    assert sup.get(url).status_code == 200
+    response = sup.post(url, {**management(1), "documents-0-doc_type": kind.pk, "documents-0-number": "a1",
+                              "documents-0-expires_on": "2027-01-31"})
+    assert response.status_code == 302
+    first = DriverDocument.objects.get()
+    assert (first.driver, first.number, first.expires_on) == (driver, "A1", date(2027, 1, 31))
+    renewed = sup.post(url, {**management(2, 1), "documents-0-id": first.pk, "documents-0-doc_type": kind.pk,
+                             "documents-0-number": "A1", "documents-0-expires_on": "2027-01-31",
+                             "documents-1-doc_type": kind.pk, "documents-1-number": "A2",
+                             "documents-1-expires_on": "2029-01-31"})
+    assert renewed.status_code == 302 and DriverDocument.objects.count() == 2
+    page = sup.get(url).content.decode()
+    assert "31/01/2029" in page
+
+
+def test_a_bad_document_date_is_refused_and_nothing_is_saved(sup, driver):
+    kind = DocumentType.objects.create(code="seguro", name="Seguro")
+    response = sup.post(reverse("drivers:driver_documents", args=[driver.pk]),
+                        {**management(1), "documents-0-doc_type": kind.pk, "documents-0-expires_on": "2027-13-45"})
+    assert response.status_code == 400 and not DriverDocument.objects.exists()
+
+
+def test_a_document_can_be_removed(sup, driver):
+    kind = DocumentType.objects.create(code="seguro", name="Seguro")
+    doc = DriverDocument.objects.create(driver=driver, doc_type=kind, expires_on=date(2027, 1, 1))
+    response = sup.post(reverse("drivers:driver_documents", args=[driver.pk]),
+                        {**management(1, 1), "documents-0-id": doc.pk, "documents-0-doc_type": kind.pk,
+                         "documents-0-expires_on": "2027-01-01", "documents-0-DELETE": "on"})
+    assert response.status_code == 302 and not DriverDocument.objects.exists()
+
+
+def test_the_edit_page_links_to_the_documents(sup, driver):
+    page = sup.get(reverse("drivers:edit", args=[driver.pk])).content.decode()
+    assert reverse("drivers:driver_documents", args=[driver.pk]) in page
