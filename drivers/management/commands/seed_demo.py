@@ -40,6 +40,7 @@ from drivers.models import (
     Ban,
     Direction,
     Driver,
+    DriverDocument,
     Movement,
     RefusedScan,
     RevokedBadge,
@@ -184,7 +185,7 @@ class Command(BaseCommand):
         )
 
     def _delete_all(self):
-        models = [Movement, RefusedScan, Visit, Ban, RevokedBadge, Driver]
+        models = [Movement, RefusedScan, Visit, Ban, RevokedBadge, DriverDocument, Driver]
         qn = connection.ops.quote_name
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
@@ -233,7 +234,8 @@ class Plant:
         inside = set(order[n_banned:n_banned + self.n_inside])
 
         self.visits = BulkWriter(Visit, ["id", "driver", "entered_at", "left_at", "entry_station",
-                                         "exit_station", "last_station", "last_seen_at", "plate"])
+                                         "exit_station", "last_station", "last_seen_at", "plate",
+                                         "trailers", "seals", "exit_seals"])
         self.movements = BulkWriter(Movement, [
             "driver", "station", "direction", "at", "recorded_at", "is_late", "operator", "source",
             "forced", "force_reason", "nonce", "visit", "plate", "annulled_at", "annulled_by",
@@ -425,7 +427,7 @@ class Plant:
         self.visits.add((
             visit_id, driver.pk, self.dt(entered), None if left is None else self.dt(left), entry.pk,
             None if exit_station is None or manual else exit_station.pk, last_station.pk,
-            self.dt(last_seen), driver.plate))
+            self.dt(last_seen), driver.plate, "[]", "[]", "[]"))
         for station, direction, at in rows:
             late = rng.random() < 0.003
             stamp = self.dt(at)
