@@ -5,6 +5,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from stations.models import ALERT_EVENTS
+
 from .services import client_ip, lockout_minutes_left
 
 
@@ -64,3 +66,21 @@ class LanguageForm(forms.Form):
         required=False,
         widget=forms.RadioSelect,
     )
+
+
+class AlertsForm(forms.Form):
+    """Which alerts a user gets by e-mail, and how (accounts.services.set_alerts)."""
+
+    email = forms.EmailField(label=_("E-mail address"), required=False,
+                             help_text=_("Nothing is sent without an address."))
+    alert_events = forms.MultipleChoiceField(
+        label=_("Send me an e-mail when"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(str(name), name.label) for name in ALERT_EVENTS],
+    )
+    alert_digest = forms.BooleanField(label=_("Once a day, in one e-mail (daily digest)"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("alert_events") and not data.get("email"):
+            self.add_error("email", _("Give an address to receive alerts."))
+        return data

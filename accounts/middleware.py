@@ -1,6 +1,7 @@
 import time
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.utils import translation
 
 
@@ -37,7 +38,9 @@ class SessionRenewMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         session = getattr(request, "session", None)
-        if session is not None and getattr(request, "user", None) and request.user.is_authenticated:
+        # Only a logged-in session: a token call (/api/v1/) has a user but no session to keep,
+        # and writing one would create a session row and cookie per call.
+        if session is not None and SESSION_KEY in session:
             now = int(time.time())
             if now - session.get("_renewed", 0) >= settings.SESSION_RENEW_SECONDS:
                 session["_renewed"] = now

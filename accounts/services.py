@@ -165,3 +165,12 @@ def token_user(key: str) -> tuple[object, ApiToken] | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token.user, token
+
+
+def set_alerts(*, user, email: str, events: list[str], digest: bool) -> None:
+    """Which e-mail alerts `user` gets (stations.models.ALERT_EVENTS), at which address."""
+    user.email = (email or "").strip()
+    user.alert_events = list(dict.fromkeys(events))
+    user.alert_digest = bool(digest)
+    user.full_clean(exclude=[f.name for f in user._meta.fields if f.name not in ("email", "alert_events")])
+    user.save(update_fields=["email", "alert_events", "alert_digest"])

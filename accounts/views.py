@@ -8,10 +8,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from .forms import LanguageForm, LoginForm
+from .decorators import permission_required
+from .forms import AlertsForm, LanguageForm, LoginForm
 from .menu import menu_for
 from .models import AuthEvent
-from .services import record_event
+from .services import record_event, set_alerts
 
 # Users whose menu holds only these tools, scanning among them, work on the scan screen.
 BOOTH_TOOLS = {"scan", "register", "active", "drivers"}
@@ -80,6 +81,21 @@ def language(request):
             nxt = reverse("home")
         return redirect(nxt)
     return render(request, "accounts/language.html", {"form": form, "next": request.GET.get("next", "")})
+
+
+@permission_required("drivers.view_dashboard")  # the plant's managers: supervisors and administrators
+@require_http_methods(["GET", "POST"])
+def alerts(request):
+    """A manager chooses which events reach him by e-mail, one by one or in a daily digest."""
+    user = request.user
+    form = AlertsForm(request.POST or None, initial={
+        "email": user.email, "alert_events": user.alert_events, "alert_digest": user.alert_digest})
+    if request.method == "POST" and form.is_valid():
+        set_alerts(user=user, email=form.cleaned_data["email"], events=form.cleaned_data["alert_events"],
+                   digest=form.cleaned_data["alert_digest"])
+        messages.success(request, _("Your alerts are saved."))
+        return redirect("accounts:alerts")
+    return render(request, "accounts/alerts.html", {"form": form})
 
 
 def forbidden(request, exception=None):

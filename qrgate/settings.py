@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "qr_code",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -217,6 +220,43 @@ LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
 KIOSK_CODE_SECONDS = env.int("KIOSK_CODE_SECONDS", default=30)
 KIOSK_GRACE_SECONDS = env.int("KIOSK_GRACE_SECONDS", default=15)
+
+# Outgoing e-mail (alerts, stations.sending): the plant's SMTP server as a URL, e.g.
+# EMAIL_URL=smtp+tls://qrgate%40plant.lan:password@mail.plant.lan:587 ; the default prints
+# e-mails to the log (development).
+vars().update(environ.Env.email_url_config(env.str("EMAIL_URL", default="") or "consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="qrgate@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# The token API under /api/v1/ (drivers.views.api_v1): Django REST framework, tokens only.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.api.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.api.TokenScopePermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api.TokenRateThrottle", "accounts.api.AddressRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.str("API_RATE_PER_TOKEN", default="600/minute"),
+        "address": env.str("API_RATE_PER_ADDRESS", default="1200/minute"),
+    },
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "QRGate API",
+    "DESCRIPTION": "Presence, movements and drivers of the plant; scans from other systems. "
+    "Authorization: Bearer <token> (manage.py create_api_token).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1/",
+    # Swagger UI from the drf-spectacular-sidecar package, served from our own static files.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# Movements recorded less than this ago are not handed out by /api/v1/movements/ yet, so
+# that a cursor never passes one whose transaction has not committed (PostgreSQL hands out
+# ids before the commit, so a lower id can appear after a higher one was read).
+API_SETTLE_SECONDS = env.float("API_SETTLE_SECONDS", default=2)
 
 LOGGING = {
     "version": 1,

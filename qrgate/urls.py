@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", home, name="home"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("drivers.views.api_v1")),
     path("", include("accounts.urls")),
     path("", include("stations.urls")),
     path("", include("drivers.urls")),

@@ -27,11 +27,19 @@ ROLES_ALLOWED = {
     "healthz": EVERYONE,
     "home": LOGGED_IN,
     "admin:index": {ADMIN},
+    # token API (issue 14): tokens only, a session gets a 401 (drivers/tests/test_api_v1.py)
+    "api:presence": SPECIAL,
+    "api:movements": SPECIAL,
+    "api:drivers": SPECIAL,
+    "api:scans": SPECIAL,
+    "api:schema": EVERYONE,  # the API's description, nothing of the plant's data
+    "api:docs": EVERYONE,
     # accounts (issue 4)
     "accounts:login": SPECIAL,  # anonymous 200, logged in: redirected to his landing page
     "accounts:logout": POST_ONLY,
     "accounts:password_change": LOGGED_IN,
     "accounts:language": LOGGED_IN,
+    "accounts:alerts": MANAGERS,  # e-mail alerts (issue 14)
     # stations, kiosk and self check-in (issue 3)
     "stations:station_qr": STAFF,
     "stations:kiosk": STAFF,

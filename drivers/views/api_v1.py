@@ -1,0 +1,139 @@
+"""The token API for other systems (the ERP, scripts): /api/v1/, schema and docs.
+
+Django REST framework with drf-spectacular (README, "API"): tokens only (accounts.api),
+every view naming the permission its token's user needs. Reads come from
+drivers.selectors and the models' querysets; the one write, POST scans/, is the booth's
+own scan API (drivers.views.api) with the token's user as the operator.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.urls import path
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework import exceptions, generics, pagination, permissions
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from drivers import selectors
+from drivers.models import Driver, Movement
+from drivers.serializers import (
+    DriverSerializer,
+    ErrorSerializer,
+    MovementSerializer,
+    PresenceSerializer,
+    ScanAnswerSerializer,
+    ScanRequestSerializer,
+)
+
+
+class IdCursorPagination(pagination.CursorPagination):
+    """Keyset pagination on the id: rows inserted meanwhile never shift a page."""
+
+    ordering = "id"
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class PresenceView(generics.ListAPIView):
+    """Drivers inside the plant now, oldest entry first."""
+
+    required_perms = ("drivers.view_visit",)
+    serializer_class = PresenceSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return selectors.inside_now()
+
+
+class DriverListView(generics.ListAPIView):
+    """Every registered driver, by id (cursor pagination)."""
+
+    required_perms = ("drivers.view_driver",)
+    serializer_class = DriverSerializer
+    pagination_class = IdCursorPagination
+    queryset = Driver.objects.all()
+
+
+SINCE = OpenApiParameter(
+    "since", OpenApiTypes.DATETIME, required=False,
+    description="Only movements recorded at or after this time (ISO 8601, e.g. 2026-12-01T06:00:00-06:00).",
+)
+
+
+@extend_schema(parameters=[SINCE])
+class MovementListView(generics.ListAPIView):
+    """Movements in the order they were recorded (keyset cursor on the id).
+
+    Follow `next` until it is null, keep the last `next`, and poll it later for new
+    movements: nothing is skipped or repeated, whatever is inserted meanwhile. Movements
+    recorded in the last API_SETTLE_SECONDS appear on the next call.
+    """
+
+    required_perms = ("drivers.view_movement",)
+    serializer_class = MovementSerializer
+    pagination_class = IdCursorPagination
+
+    def get_queryset(self):
+        settled = timezone.now() - timedelta(seconds=settings.API_SETTLE_SECONDS)
+        movements = Movement.objects.select_related("driver", "station", "operator").filter(recorded_at__lte=settled)
+        since = self.request.query_params.get("since")
+        if since:
+            try:
+                moment = parse_datetime(since.strip())
+            except ValueError:
+                moment = None
+            if moment is None:
+                raise exceptions.ValidationError({"since": _("Use an ISO 8601 date and time.")})
+            if timezone.is_naive(moment):
+                moment = timezone.make_aware(moment)
+            movements = movements.filter(recorded_at__gte=moment)
+        return movements
+
+
+class ScanView(APIView):
+    """Record a scan as the token's user: the same body and answers as /api/scan/."""
+
+    required_perms = ("drivers.record_movement",)
+
+    @extend_schema(request=ScanRequestSerializer,
+                   responses={200: ScanAnswerSerializer, 400: ErrorSerializer, 409: ErrorSerializer})
+    def post(self, request):
+        from drivers.views import api as scan_api
+
+        status, answer = scan_api.answer_scan(request._request, operator=request.user)
+        return Response(answer, status=status)
+
+
+class SchemaView(SpectacularAPIView):
+    authentication_classes = []
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = []
+
+
+class DocsView(SpectacularSwaggerSplitView):
+    """Swagger UI from drf-spectacular-sidecar's files, its script served from here (CSP)."""
+
+    authentication_classes = []
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = []
+    url_name = "api:schema"
+
+
+app_name = "api"
+urlpatterns = [
+    path("presence/", PresenceView.as_view(), name="presence"),
+    path("movements/", MovementListView.as_view(), name="movements"),
+    path("drivers/", DriverListView.as_view(), name="drivers"),
+    path("scans/", ScanView.as_view(), name="scans"),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", DocsView.as_view(), name="docs"),
+]
