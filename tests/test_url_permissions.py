@@ -31,7 +31,6 @@ ROLES_ALLOWED = {
     "api:presence": SPECIAL,
     "api:movements": SPECIAL,
     "api:drivers": SPECIAL,
-    "api:scans": SPECIAL,
     "api:schema": EVERYONE,  # the API's description, nothing of the plant's data
     "api:docs": EVERYONE,
     # accounts (issue 4)

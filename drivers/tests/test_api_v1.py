@@ -38,7 +38,8 @@ def write_key(supervisor):
 
 
 def test_a_read_token_lists_the_drivers_inside(client, read_key, make_driver, stations, caseta):
-    inside, outside = make_driver(full_name="Ana Dentro"), make_driver(full_name="Beto Fuera")
+    inside = make_driver(full_name="Ana Dentro")
+    make_driver(full_name="Beto Fuera")  # registered, never scanned in
     record_scan(code=inside.badge_code, station=stations["entry"], operator=caseta)
     answer = client.get("/api/v1/presence/", **bearer(read_key))
     assert answer.status_code == 200
@@ -53,7 +54,6 @@ def test_a_call_without_a_token_is_401_even_with_a_session(client, supervisor):
     client.force_login(supervisor)  # a session is not a token
     answer = client.get("/api/v1/presence/")
     assert answer.status_code == 401 and answer["WWW-Authenticate"].startswith("Bearer")
-    assert client.post("/api/v1/scans/", {}, content_type="application/json").status_code == 401
 
 
 def test_an_unknown_or_revoked_token_is_401(client, supervisor):
@@ -62,13 +62,6 @@ def test_an_unknown_or_revoked_token_is_401(client, supervisor):
     revoke_api_token(token=token)
     assert client.get("/api/v1/drivers/", **bearer(key)).status_code == 401
     assert client.get("/api/v1/drivers/", **bearer("qrg_" + "x" * 43)).status_code == 401
-
-
-def test_a_read_token_is_refused_a_scan_and_nothing_is_written(client, read_key, driver, stations):
-    answer = client.post("/api/v1/scans/", {"code": driver.badge_code, "station": "E1"},
-                         content_type="application/json", **bearer(read_key))
-    assert answer.status_code == 403
-    assert not Movement.objects.exists()
 
 
 def test_a_token_acts_within_its_users_permissions(client, db):
@@ -143,7 +136,7 @@ def test_the_schema_is_valid_openapi_3(client):
     schema = answer.json()
     assert schema["openapi"].startswith("3.")
     validate(schema)
-    assert {"/api/v1/presence/", "/api/v1/movements/", "/api/v1/drivers/", "/api/v1/scans/"} <= set(schema["paths"])
+    assert {"/api/v1/presence/", "/api/v1/movements/", "/api/v1/drivers/"} <= set(schema["paths"])
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 

@@ -19,18 +19,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import exceptions, generics, pagination, permissions
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from drivers import selectors
 from drivers.models import Driver, Movement
 from drivers.serializers import (
     DriverSerializer,
-    ErrorSerializer,
     MovementSerializer,
     PresenceSerializer,
-    ScanAnswerSerializer,
-    ScanRequestSerializer,
 )
 
 
@@ -99,20 +94,6 @@ class MovementListView(generics.ListAPIView):
         return movements
 
 
-class ScanView(APIView):
-    """Record a scan as the token's user: the same body and answers as /api/scan/."""
-
-    required_perms = ("drivers.record_movement",)
-
-    @extend_schema(request=ScanRequestSerializer,
-                   responses={200: ScanAnswerSerializer, 400: ErrorSerializer, 409: ErrorSerializer})
-    def post(self, request):
-        from drivers.views import api as scan_api
-
-        status, answer = scan_api.answer_scan(request._request, operator=request.user)
-        return Response(answer, status=status)
-
-
 class SchemaView(SpectacularAPIView):
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
@@ -133,7 +114,6 @@ urlpatterns = [
     path("presence/", PresenceView.as_view(), name="presence"),
     path("movements/", MovementListView.as_view(), name="movements"),
     path("drivers/", DriverListView.as_view(), name="drivers"),
-    path("scans/", ScanView.as_view(), name="scans"),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(), name="docs"),
 ]
