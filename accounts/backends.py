@@ -1,13 +1,42 @@
-"""The one place where a password is checked: Django's ModelBackend behind the lockout."""
+"""The one place where a password is checked (Django's ModelBackend behind the lockout),
+and a user's permissions read in one query per request."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 
 from .services import client_ip, finish_login_attempt, reserve_login_attempt
 
 
-class LockoutBackend(ModelBackend):
+class RoleBackend(ModelBackend):
+    """Every view asks for a permission, and the scan API for three (record, force,
+    undo): ModelBackend reads the user's own and his groups' permissions in two queries.
+    This reads only the user's permissions, both kinds in one query, once per request:
+    the set is kept on the request's user object (Django's own `_perm_cache`), never in
+    the process across requests, so a role change counts from the next request.
+    """
+
+    def get_all_permissions(self, user_obj, obj=None):
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if not hasattr(user_obj, "_perm_cache"):
+            perms = Permission.objects.all()
+            if not user_obj.is_superuser:
+                own = get_user_model().user_permissions.through.objects.filter(user_id=user_obj.pk)
+                grouped = Group.permissions.through.objects.filter(group__user=user_obj.pk)
+                perms = perms.filter(
+                    Q(pk__in=own.values("permission_id")) | Q(pk__in=grouped.values("permission_id"))
+                )
+            user_obj._perm_cache = {
+                f"{app_label}.{codename}"
+                for app_label, codename in perms.values_list("content_type__app_label", "codename")
+            }
+        return user_obj._perm_cache
+
+
+class LockoutBackend(RoleBackend):
     """Counts every attempt (our login page, the admin's, any later caller of
     authenticate()) before the password is checked, and refuses a locked account at that
     address even with the right password."""

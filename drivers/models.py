@@ -277,6 +277,13 @@ class Ban(models.Model):
         return self.lifted_at is None and (self.until is None or self.until > now)
 
 
+class VisitQuerySet(models.QuerySet):
+    def open(self):
+        """Visits not yet closed by an exit: who is inside (the partial unique index and
+        drivers_visit_open_idx serve it)."""
+        return self.filter(left_at__isnull=True)
+
+
 class Visit(models.Model):
     """One stay inside the plant, from an entry to an exit: the current presence."""
 
@@ -325,6 +332,8 @@ class Visit(models.Model):
         related_name="visits",
     )
 
+    objects = VisitQuerySet.as_manager()
+
     class Meta:
         ordering = ["-entered_at"]
         verbose_name = _("visit")
@@ -369,6 +378,14 @@ class Visit(models.Model):
 class MovementQuerySet(models.QuerySet):
     def valid(self):
         return self.filter(annulled_at__isnull=True)
+
+    def with_is_latest(self):
+        """Annotate `is_latest`: whether each row is its driver's latest valid movement
+        (what drivers.services.can_annul would otherwise query row by row)."""
+        newer = Movement.objects.valid().filter(driver=models.OuterRef("driver")).filter(
+            Q(at__gt=models.OuterRef("at")) | Q(at=models.OuterRef("at"), id__gt=models.OuterRef("id"))
+        )
+        return self.annotate(is_latest=~models.Exists(newer))
 
 
 class Movement(models.Model):

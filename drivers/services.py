@@ -7,6 +7,7 @@ does nothing but IMMEDIATE transactions serialize the writers).
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery, Value
+from django.db.models import Exists, OuterRef, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,10 +37,29 @@ from .models import (
 
 NONCE_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 RAW_INPUT_MAX = 64
+# A client's clock a little ahead of the server's is skew, not a lie: up to this much, the
+# scan is taken as made now.
+SCAN_CLOCK_SKEW = timedelta(minutes=5)
+
+log = logging.getLogger(__name__)
 
 
 class ScanError(ValueError):
-    """A malformed call (bad nonce, bad direction, force without a reason): a 400."""
+    """A call the service refuses to carry out, with a machine-readable `code`.
+
+    Codes (the API answers 409 for nonce_conflict, 403 for annul_forbidden, else 400):
+    invalid_nonce, invalid_direction, direction_not_allowed, reason_required,
+    nonce_conflict, not_inside, already_annulled, annul_forbidden, annul_too_late,
+    annul_not_latest, invalid_until.
+    """
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.message = str(message)
+        self.code = code
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass
@@ -113,7 +133,7 @@ def _result_from_movement(movement: Movement, *, reason=ScanReason.OK, replayed=
     )
 
 
-def _result_from_refused(refused: RefusedScan, *, replayed=False) -> ScanResult:
+def _result_from_refused(refused: RefusedScan, *, replayed=False, visit=None) -> ScanResult:
     return ScanResult(
         accepted=False,
         reason=refused.reason,
@@ -124,57 +144,103 @@ def _result_from_refused(refused: RefusedScan, *, replayed=False) -> ScanResult:
         detail=refused.detail,
         message=_message(refused.reason, driver=refused.driver, detail=refused.detail),
         replayed=replayed,
+        visit=visit,
     )
 
 
+def _operator_id(operator) -> int | None:
+    return getattr(operator, "pk", None)
+
+
 def _refuse(reason, *, raw, station, operator, driver=None, direction=None, detail="",
-            nonce=None, source=Source.SCAN, at=None) -> ScanResult:
-    try:
-        with transaction.atomic():  # a short write transaction of its own (or a savepoint)
-            refused = RefusedScan.objects.create(
-                raw_input=_clean_raw(raw),
-                reason=reason,
-                detail=detail[:200],
-                station=station,
-                operator=operator if getattr(operator, "pk", None) else None,
-                driver=driver,
-                direction=direction or "",
-                source=source,
-                nonce=nonce,
-                at=at or timezone.now(),
-            )
-    except IntegrityError:
-        # A concurrent retry with the same nonce was recorded first: answer with its result.
-        if nonce and (previous := _replay(nonce)):
-            return previous
-        raise
-    return _result_from_refused(refused)
+            nonce=None, source=Source.SCAN, at=None, visit=None) -> ScanResult:
+    """Store a refused scan. Called inside record_scan's transaction: a nonce taken
+    meanwhile raises IntegrityError, which record_scan answers with the first result."""
+    refused = RefusedScan.objects.create(
+        raw_input=_clean_raw(raw),
+        reason=reason,
+        detail=detail[:200],
+        station=station,
+        operator_id=_operator_id(operator),
+        driver=driver,
+        direction=direction or "",
+        source=source,
+        nonce=nonce,
+        at=at or timezone.now(),
+    )
+    return _result_from_refused(refused, visit=visit)
 
 
-def _replay(nonce: str) -> ScanResult | None:
-    """The first result of a scan already recorded with this nonce, or None."""
+# --- nonces ---------------------------------------------------------------------------------
+
+
+def _seen_nonce(nonce: str) -> tuple[int, str] | None:
+    """(pk, "m" or "r") of the movement or refused scan recorded with this nonce, or None."""
     # One round trip for the usual answer, "never seen": both unique nonce indexes at once.
     both = Movement.objects.filter(nonce=nonce).order_by().values_list("pk", Value("m")).union(
         RefusedScan.objects.filter(nonce=nonce).order_by().values_list("pk", Value("r"))
     )
-    seen = next(iter(both[:1]), None)
-    if seen is None:
-        return None
-    pk, kind = seen
+    return next(iter(both[:1]), None)
+
+
+def _code_key(text: str) -> str:
+    return normalize_badge_code(text) or text
+
+
+def _replay_seen(pk: int, kind: str, *, code, station: Station, operator) -> ScanResult:
+    """The first result of the scan recorded as (pk, kind), if the new call is the same scan.
+
+    A nonce is bound to what it was used for: the same badge (normalized), station and
+    operator. Anything else is someone else's nonce, and answering with its result would
+    show another driver's name, photo and ban reason: ScanError nonce_conflict instead.
+    """
     if kind == "m":
-        movement = Movement.objects.select_related("driver", "station", "visit").get(pk=pk)
-        return _result_from_movement(movement, replayed=True)
-    refused = RefusedScan.objects.select_related("driver", "station").get(pk=pk)
-    return _result_from_refused(refused, replayed=True)
+        first = Movement.objects.select_related("driver", "station", "visit").get(pk=pk)
+        badge = normalize_badge_code(code)
+        same_code = badge is not None and (
+            badge == first.driver.badge_code
+            # Reissued since: the old code is still the one the first scan read.
+            or RevokedBadge.objects.filter(code=badge, driver_id=first.driver_id).exists()
+        )
+    else:
+        first = RefusedScan.objects.select_related("driver", "station").get(pk=pk)
+        same_code = _code_key(first.raw_input) == _code_key(_clean_raw(code))
+    if not (same_code and first.station_id == station.pk and first.operator_id == _operator_id(operator)):
+        raise ScanError(
+            _("This scan's identifier (nonce) was already used for another scan. Nothing was recorded."),
+            code="nonce_conflict",
+        )
+    if kind == "m":
+        return _result_from_movement(first, replayed=True)
+    return _result_from_refused(first, replayed=True)
+
+
+def _replay(nonce: str, *, code, station: Station, operator) -> ScanResult | None:
+    """The first result of a scan already recorded with this nonce, or None (see _replay_seen)."""
+    seen = _seen_nonce(nonce)
+    return _replay_seen(*seen, code=code, station=station, operator=operator) if seen else None
+
+
+# --- time, direction, lock, state ----------------------------------------------------------
 
 
 def _scan_time(scanned_at: datetime | None, now: datetime) -> tuple[datetime, bool]:
-    """The time to record: the client's scan time within sane bounds, and whether it is late."""
+    """The time to record and whether the movement is late.
+
+    A claimed time within SCAN_MAX_AGE_HOURS is believed (late when older than
+    SCAN_LATE_AFTER_SECONDS). One older than that, or further ahead than the clock skew
+    allows, is not: the scan is recorded at the server's time and marked late, so no
+    booth can write a visit days in the past that nobody could undo.
+    """
     if scanned_at is None:
         return now, False
     if timezone.is_naive(scanned_at):
         scanned_at = timezone.make_aware(scanned_at)
-    if scanned_at > now or scanned_at < now - timedelta(hours=settings.SCAN_MAX_AGE_HOURS):
+    if scanned_at > now + SCAN_CLOCK_SKEW or scanned_at < now - timedelta(hours=settings.SCAN_MAX_AGE_HOURS):
+        log.warning("scan time %s not believed (server time %s): recorded now, marked late",
+                    scanned_at.isoformat(), now.isoformat())
+        return now, True
+    if scanned_at >= now:
         return now, False
     return scanned_at, (now - scanned_at).total_seconds() > settings.SCAN_LATE_AFTER_SECONDS
 
@@ -189,12 +255,72 @@ def _wanted_direction(station: Station, visit: Visit | None, requested: str | No
         if requested and requested != fixed:
             raise ScanError(
                 _("Station %(station)s only records %(direction)s.")
-                % {"station": station.code, "direction": Direction(fixed).label}
+                % {"station": station.code, "direction": Direction(fixed).label},
+                code="direction_not_allowed",
             )
         return fixed
     if requested == Direction.PASS:
-        raise ScanError(_("A gate records entries and exits, not checkpoint passes."))
+        raise ScanError(_("A gate records entries and exits, not checkpoint passes."),
+                        code="direction_not_allowed")
     return requested or (Direction.OUT if visit else Direction.IN)
+
+
+def _lock_driver(**lookup) -> Driver | None:
+    """The driver matching `lookup`, his row locked until the transaction ends, or None.
+
+    The one way every write here serializes the operations on one driver: two stations
+    scanning him at once, a ban during a scan, an undo. PostgreSQL waits on the row lock;
+    SQLite does nothing with FOR UPDATE, but its IMMEDIATE transactions serialize writers.
+    """
+    return Driver.objects.select_for_update().filter(**lookup).first()
+
+
+def _driver_state(driver: Driver, *, station: Station, at: datetime, now: datetime, nonce: str | None) -> dict:
+    """All the state the scan rules need, in one query; run it after _lock_driver.
+
+    It must be a statement of its own, after the lock: PostgreSQL evaluates a statement's
+    subqueries in the snapshot taken before it waited for the lock, and would miss the
+    entry the other station just made. A new rule adds its subquery here rather than a
+    round trip of its own.
+    """
+    window = timedelta(seconds=settings.SCAN_DUPLICATE_WINDOW_SECONDS)
+    driver_ref = OuterRef("pk")
+    open_visit = Visit.objects.open().filter(driver=driver_ref)
+    checks = {
+        # A double read: around the scan time, not the server's clock, so two reads queued
+        # offline and sent later are still one.
+        "recent_id": Subquery(
+            Movement.objects.valid()
+            .filter(driver=driver_ref, station=station, at__gte=at - window, at__lte=at + window)
+            .order_by("-at", "-id")
+            .values("pk")[:1]
+        ),
+        "ban_reason": Subquery(
+            Ban.objects.in_force(now).filter(driver=driver_ref).order_by("-banned_at").values("reason")[:1]
+        ),
+        # Whether this scan will be the driver's latest valid movement (a late one may not be).
+        "newer_exists": Exists(Movement.objects.valid().filter(driver=driver_ref, at__gt=at)),
+    }
+    # The open visit, whole, so that an exit or a pass updates it without fetching it again.
+    for name in VISIT_STATE_FIELDS:
+        checks[f"visit_{name}"] = Subquery(open_visit.values(name)[:1])
+    if nonce:
+        checks["seen_movement_id"] = Subquery(Movement.objects.filter(nonce=nonce).values("pk")[:1])
+        checks["seen_refused_id"] = Subquery(RefusedScan.objects.filter(nonce=nonce).values("pk")[:1])
+    return Driver.objects.filter(pk=driver.pk).annotate(**checks).values(*checks).get()
+
+
+VISIT_STATE_FIELDS = ("id", "entered_at", "entry_station_id", "last_station_id", "last_seen_at", "plate")
+
+
+def _visit_from_state(state: dict, driver: Driver) -> Visit | None:
+    if state["visit_id"] is None:
+        return None
+    return Visit(driver=driver, left_at=None,
+                 **{name: state[f"visit_{name}"] for name in VISIT_STATE_FIELDS})
+
+
+# --- record_scan ---------------------------------------------------------------------------
 
 
 def record_scan(
@@ -214,95 +340,76 @@ def record_scan(
     `code` is untrusted text: anything that is not a badge code is refused as `invalid`,
     never raised. Returns a ScanResult whose `reason` is a ScanReason; accepted scans
     write a Movement and update the driver's Visit in one transaction, refused ones a
-    RefusedScan. Raises ScanError only for a malformed call (bad nonce or direction,
-    force without a reason), which the API answers with a 400.
+    RefusedScan. A `nonce` seen before returns the first result (`replayed`) when the
+    badge, station and operator are the same. Raises ScanError (with its `code`) for a
+    call that cannot be carried out: a malformed nonce or direction, a force without a
+    reason, a nonce already used for another scan (`nonce_conflict`); nothing is written.
     """
     if nonce is not None and (not isinstance(nonce, str) or not NONCE_RE.fullmatch(nonce)):
-        raise ScanError(_("The nonce must be 1 to 64 letters, digits or -_.:"))
+        raise ScanError(_("The nonce must be 1 to 64 letters, digits or -_.:"), code="invalid_nonce")
     if direction is not None and direction not in Direction.values:
-        raise ScanError(_("Unknown direction: use in, out or pass."))
+        raise ScanError(_("Unknown direction: use in, out or pass."), code="invalid_direction")
     note = (note or "").strip() if isinstance(note, str) else ""
     if force and not note:
-        raise ScanError(_("A forced movement needs a reason."))
-
-    if nonce and (previous := _replay(nonce)):
-        return previous
+        raise ScanError(_("A forced movement needs a reason."), code="reason_required")
 
     now = timezone.now()
     at, is_late = _scan_time(scanned_at, now)
+    scan = dict(code=code, station=station, operator=operator, nonce=nonce, direction=direction,
+                force=force, note=note, source=source, now=now, at=at, is_late=is_late)
+    try:
+        # One short transaction: on SQLite the IMMEDIATE BEGIN takes the single write lock,
+        # so everything in it is kept to the lock, one state query and the writes.
+        with transaction.atomic():
+            return _record(**scan)
+    except IntegrityError:
+        # A concurrent request with the same nonce committed first (the unique index made
+        # us wait for it): answer with its result, under the same binding as any replay.
+        # The savepoint of the whole scan is gone, so this reads outside it.
+        if nonce and (previous := _replay(nonce, code=code, station=station, operator=operator)):
+            return previous
+        raise
+
+
+def _record(*, code, station, operator, nonce, direction, force, note, source, now, at, is_late) -> ScanResult:
     refuse = dict(raw=code, station=station, operator=operator, nonce=nonce, source=source, at=at)
-
-    if not station.is_active:
-        return _refuse(ScanReason.STATION_INACTIVE, **refuse)
-    badge = normalize_badge_code(code)
-    if badge is None:
-        return _refuse(ScanReason.INVALID, **refuse)
-
-    driver = Driver.objects.filter(badge_code=badge).first()
+    badge = normalize_badge_code(code) if station.is_active else None
+    driver = _lock_driver(badge_code=badge) if badge else None
     if driver is None:
+        # No driver to decide on: a replay, else one refusal (these paths are not the booth's
+        # steady state, so the nonce gets a query of its own).
+        if nonce and (previous := _replay(nonce, code=code, station=station, operator=operator)):
+            return previous
+        if not station.is_active:
+            return _refuse(ScanReason.STATION_INACTIVE, **refuse)
+        if badge is None:
+            return _refuse(ScanReason.INVALID, **refuse)
         revoked = RevokedBadge.objects.select_related("driver").filter(code=badge).first()
         if revoked:
             return _refuse(ScanReason.REVOKED, driver=revoked.driver, **refuse)
         return _refuse(ScanReason.UNKNOWN, **refuse)
-    # Everything above only read; the rest decides on the driver's state and writes it, in
-    # one short transaction so that SQLite's single writer lock is held as briefly as can be.
-    with transaction.atomic():
-        return _record(driver, badge, station=station, operator=operator, nonce=nonce,
-                       direction=direction, force=force, note=note, source=source,
-                       now=now, at=at, is_late=is_late, refuse=refuse)
 
-
-def _record(driver, badge, *, station, operator, nonce, direction, force, note, source,
-            now, at, is_late, refuse) -> ScanResult:
-    # The driver row is the lock that serializes two stations scanning him at once on
-    # PostgreSQL (SQLite's IMMEDIATE transaction serializes every writer). The badge is
-    # checked again under it: a reissue may have revoked this code since it was looked up.
-    if not Driver.objects.select_for_update().filter(pk=driver.pk, badge_code=badge).exists():
-        return _refuse(ScanReason.REVOKED, driver=driver, **refuse)
-
-    window = timedelta(seconds=settings.SCAN_DUPLICATE_WINDOW_SECONDS)
-    driver_ref = OuterRef("pk")
-    # Then one query reads all the state the rules need. It must be a statement of its own,
-    # after the lock: PostgreSQL evaluates a statement's subqueries in the snapshot taken
-    # before it waited for the lock, and would miss the entry the other station just made.
-    state = (
-        Driver.objects.filter(pk=driver.pk)
-        .annotate(
-            # A double read: around the scan time, not the server's clock, so two reads
-            # queued offline and sent later are still one.
-            recent_id=Subquery(
-                Movement.objects.valid()
-                .filter(driver=driver_ref, station=station, at__gte=at - window, at__lte=at + window)
-                .order_by("-at", "-id")
-                .values("pk")[:1]
-            ),
-            ban_reason=Subquery(
-                Ban.objects.in_force(now).filter(driver=driver_ref).order_by("-banned_at").values("reason")[:1]
-            ),
-            open_visit_id=Subquery(
-                Visit.objects.filter(driver=driver_ref, left_at__isnull=True).values("pk")[:1]
-            ),
-        )
-        .values("recent_id", "ban_reason", "open_visit_id")
-        .get()
-    )
+    state = _driver_state(driver, station=station, at=at, now=now, nonce=nonce)
+    if nonce and (state["seen_movement_id"] or state["seen_refused_id"]):
+        seen = (state["seen_movement_id"], "m") if state["seen_movement_id"] else (state["seen_refused_id"], "r")
+        return _replay_seen(*seen, code=code, station=station, operator=operator)
 
     if state["recent_id"] and not force:
         recent = Movement.objects.select_related("driver", "station", "visit").get(pk=state["recent_id"])
         return _result_from_movement(recent, reason=ScanReason.DUPLICATE)
 
+    visit = _visit_from_state(state, driver)
     if state["ban_reason"] is not None:
-        return _refuse(ScanReason.BANNED, driver=driver, detail=state["ban_reason"], **refuse)
+        return _refuse(ScanReason.BANNED, driver=driver, detail=state["ban_reason"], visit=visit, **refuse)
 
-    visit = Visit.objects.get(pk=state["open_visit_id"]) if state["open_visit_id"] else None
     wanted = _wanted_direction(station, visit, direction)
     blocked = (wanted == Direction.IN and visit is not None and ScanReason.ALREADY_INSIDE) or (
         wanted in (Direction.OUT, Direction.PASS) and visit is None and ScanReason.NOT_INSIDE
     )
     if blocked and not force:
-        return _refuse(blocked, driver=driver, direction=wanted, **refuse)
+        return _refuse(blocked, driver=driver, direction=wanted, visit=visit, **refuse)
     if force and not (operator and operator.has_perm("drivers.force_movement")):
-        return _refuse(ScanReason.FORBIDDEN, driver=driver, direction=wanted, **refuse)
+        return _refuse(ScanReason.FORBIDDEN, driver=driver, direction=wanted, visit=visit, **refuse)
 
     movement = Movement(
         driver=driver,
@@ -310,22 +417,17 @@ def _record(driver, badge, *, station, operator, nonce, direction, force, note, 
         direction=wanted,
         at=at,
         is_late=is_late,
-        operator=operator if getattr(operator, "pk", None) else None,
+        operator_id=_operator_id(operator),
         source=source,
         forced=bool(force),
         force_reason=note if force else "",
         nonce=nonce,
         plate=driver.plate,
     )
-    try:
-        with transaction.atomic():
-            movement.visit = _move(driver, station, wanted, visit, at)
-            movement.save()
-    except IntegrityError:
-        # A concurrent request with the same nonce won the race: answer with its result.
-        if nonce and (previous := _replay(nonce)):
-            return previous
-        raise
+    movement.visit = _move(driver, station, wanted, visit, at)
+    movement.save()
+    # Known under the driver's lock, so can_annul needs no query for it.
+    movement.is_latest = not state["newer_exists"]
     return _result_from_movement(movement)
 
 
@@ -345,13 +447,18 @@ def _move(driver: Driver, station: Station | None, direction: str, visit: Visit 
         )
     if visit is None:  # forced exit or pass of a driver the system thought outside
         return None
+    fields = ["last_station", "last_seen_at"]
     if direction == Direction.OUT:
         visit.left_at = max(at, visit.entered_at)
         visit.exit_station = station
+        fields += ["left_at", "exit_station"]
     visit.last_station = station or visit.last_station
     visit.last_seen_at = max(at, visit.last_seen_at)
-    visit.save()
+    visit.save(update_fields=fields)
     return visit
+
+
+# --- manual check-out and undo --------------------------------------------------------------
 
 
 @transaction.atomic
@@ -359,11 +466,11 @@ def check_out(*, driver: Driver, by, reason: str) -> Movement:
     """Check a driver out by hand (no station): a forced, manual exit with its reason."""
     reason = (reason or "").strip()
     if not reason:
-        raise ScanError(_("A manual check-out needs a reason."))
-    driver = Driver.objects.select_for_update().get(pk=driver.pk)
-    visit = Visit.objects.filter(driver=driver, left_at__isnull=True).first()
+        raise ScanError(_("A manual check-out needs a reason."), code="reason_required")
+    driver = _lock_driver(pk=driver.pk)
+    visit = Visit.objects.open().filter(driver=driver).first()
     if visit is None:
-        raise ScanError(_("%(name)s is not inside.") % {"name": driver.full_name})
+        raise ScanError(_("%(name)s is not inside.") % {"name": driver.full_name}, code="not_inside")
     now = timezone.now()
     return Movement.objects.create(
         driver=driver,
@@ -379,25 +486,61 @@ def check_out(*, driver: Driver, by, reason: str) -> Movement:
     )
 
 
+def _annul_refusal(movement: Movement, by, now: datetime) -> ScanError | None:
+    """Why `by` may not undo `movement` now, or None: the rules of can_annul."""
+    if movement.annulled_at:
+        return ScanError(_("This movement is already annulled."), code="already_annulled")
+    if by is None or not by.has_perm("drivers.annul_movement"):
+        return ScanError(_("You are not allowed to undo scans."), code="annul_forbidden")
+    own = (movement.operator_id == by.pk and not movement.forced and movement.source != Source.MANUAL)
+    if not own and not by.has_perm("drivers.force_movement"):
+        return ScanError(
+            _("Only a supervisor can undo a movement recorded by someone else, forced or manual."),
+            code="annul_forbidden",
+        )
+    # From when it was recorded, not the claimed scan time: a late upload is still undoable
+    # for the window, and a claim of long ago does not escape it.
+    if movement.recorded_at < now - timedelta(minutes=settings.SCAN_ANNUL_WINDOW_MINUTES):
+        return ScanError(_("Too late to annul this movement."), code="annul_too_late")
+    latest = getattr(movement, "is_latest", None)
+    if latest is None:
+        newest = (Movement.objects.valid().filter(driver_id=movement.driver_id)
+                  .order_by("-at", "-id").values_list("pk", flat=True).first())
+        latest = newest == movement.pk
+    if not latest:
+        return ScanError(_("Only the driver's latest movement can be annulled."), code="annul_not_latest")
+    return None
+
+
+def can_annul(*, movement: Movement, by, now: datetime | None = None) -> bool:
+    """Whether `by` may undo `movement` now: the one place that decides (the API, the scan
+    screen's Undo buttons and annul_movement all ask it).
+
+    The driver's latest valid movement, within SCAN_ANNUL_WINDOW_MINUTES of when it was
+    recorded; a user without drivers.force_movement only a movement he recorded himself,
+    neither forced nor manual. A movement carrying `is_latest` (set by record_scan, or
+    annotated by Movement.objects.with_is_latest()) is not queried again: like any read,
+    the answer is as of when the movement was read; annul_movement decides again under
+    the driver's lock.
+    """
+    return _annul_refusal(movement, by, now or timezone.now()) is None
+
+
 @transaction.atomic
 def annul_movement(*, movement: Movement, by, reason: str) -> Movement:
     """Annul a mistaken movement (kept, marked with who and why) and restore presence.
 
-    Only the driver's latest valid movement, within SCAN_ANNUL_WINDOW_MINUTES.
+    Refused with a ScanError (codes already_annulled, annul_forbidden, annul_too_late,
+    annul_not_latest, reason_required) exactly when can_annul says no.
     """
     reason = (reason or "").strip()
     if not reason:
-        raise ScanError(_("Say why the scan is annulled."))
-    Driver.objects.select_for_update().filter(pk=movement.driver_id).first()
+        raise ScanError(_("Say why the scan is annulled."), code="reason_required")
+    _lock_driver(pk=movement.driver_id)
     movement = Movement.objects.select_related("visit").get(pk=movement.pk)
-    if movement.annulled_at:
-        raise ScanError(_("This movement is already annulled."))
     now = timezone.now()
-    if movement.at < now - timedelta(minutes=settings.SCAN_ANNUL_WINDOW_MINUTES):
-        raise ScanError(_("Too late to annul this movement."))
-    latest = Movement.objects.valid().filter(driver_id=movement.driver_id).order_by("-at", "-id").first()
-    if latest and latest.pk != movement.pk:
-        raise ScanError(_("Only the driver's latest movement can be annulled."))
+    if (refusal := _annul_refusal(movement, by, now)) is not None:
+        raise refusal
     visit = movement.visit
     if visit is not None:
         if movement.direction == Direction.IN:
@@ -431,11 +574,11 @@ def ban(driver: Driver, *, reason: str, by, until: datetime | None = None) -> Ba
     """Ban a driver from now on (until `until`, if given). A ban in force is replaced."""
     reason = (reason or "").strip()
     if not reason:
-        raise ScanError(_("A ban needs a reason."))
+        raise ScanError(_("A ban needs a reason."), code="reason_required")
     now = timezone.now()
     if until is not None and until <= now:
-        raise ScanError(_("The end of the ban must be in the future."))
-    Driver.objects.select_for_update().filter(pk=driver.pk).first()
+        raise ScanError(_("The end of the ban must be in the future."), code="invalid_until")
+    _lock_driver(pk=driver.pk)
     # Close the previous open ban (in force or expired) so history keeps one row per ban.
     Ban.objects.filter(driver=driver, lifted_at__isnull=True).update(lifted_at=now, lifted_by=by)
     return Ban.objects.create(driver=driver, reason=reason, banned_at=now, banned_by=by, until=until)
@@ -444,7 +587,7 @@ def ban(driver: Driver, *, reason: str, by, until: datetime | None = None) -> Ba
 @transaction.atomic
 def unban(driver: Driver, *, by) -> Ban | None:
     """Lift the driver's ban in force; returns it, or None when he was not banned."""
-    Driver.objects.select_for_update().filter(pk=driver.pk).first()
+    _lock_driver(pk=driver.pk)
     current = Ban.objects.in_force().filter(driver=driver).first()
     Ban.objects.filter(driver=driver, lifted_at__isnull=True).update(
         lifted_at=timezone.now(), lifted_by=by
@@ -458,7 +601,7 @@ def unban(driver: Driver, *, by) -> Ban | None:
 def reissue_badge(driver: Driver, *, by, reason: str = "") -> str:
     """Give the driver a new badge code; the old one is revoked at once (kept with who, when
     and why, so that its scans say "revoked"). Returns the new code."""
-    driver = Driver.objects.select_for_update().get(pk=driver.pk)
+    driver = _lock_driver(pk=driver.pk)
     RevokedBadge.objects.create(
         code=driver.badge_code,
         driver=driver,

@@ -1,6 +1,7 @@
 from django.urls import path  # noqa: F401
 
 from .views import active as active_views
+from .views import api as api_views
 from .views import badge as badge_views
 from .views import banned as banned_views
 from .views import dashboard as dashboard_views
@@ -19,8 +20,8 @@ urlpatterns = [
     # --- scan screen and API (issue 3) ---
     path("scan/", scan_views.scan, name="scan"),
     path("scan/recent/", scan_views.scan_recent, name="scan_recent"),
-    path("api/scan/", scan_views.api_scan, name="api_scan"),
-    path("api/scan/annul/", scan_views.api_annul, name="api_annul"),
+    path("api/scan/", api_views.api_scan, name="api_scan"),
+    path("api/scan/annul/", api_views.api_annul, name="api_annul"),
     # --- monitoring screens (issue 4) ---
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("active/", active_views.active, name="active"),

@@ -132,7 +132,8 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
-# Every password check goes through the lockout (counted before it runs).
+# Every password check goes through the lockout (counted before it runs); a user's
+# permissions are read in one query per request (accounts/backends.py).
 AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -213,7 +214,8 @@ PLANT_NAME = env.str("PLANT_NAME", default="Planta")
 SCAN_DUPLICATE_WINDOW_SECONDS = env.int("SCAN_DUPLICATE_WINDOW_SECONDS", default=10)
 SCAN_ANNUL_WINDOW_MINUTES = env.int("SCAN_ANNUL_WINDOW_MINUTES", default=5)
 SCAN_LATE_AFTER_SECONDS = env.int("SCAN_LATE_AFTER_SECONDS", default=60)
-SCAN_MAX_AGE_HOURS = env.int("SCAN_MAX_AGE_HOURS", default=72)
+# A claimed (offline) scan time older than this is not believed: recorded now, marked late.
+SCAN_MAX_AGE_HOURS = env.int("SCAN_MAX_AGE_HOURS", default=12)
 OVERSTAY_HOURS = env.float("OVERSTAY_HOURS", default=8)
 STATION_IDLE_MINUTES = env.int("STATION_IDLE_MINUTES", default=30)
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)

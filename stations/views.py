@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.decorators import permission_required
-from drivers.models import Driver, Source
+from drivers.models import Driver, ScanReason, Source
 from drivers.services import ScanError, record_scan
 
 from . import services
@@ -131,17 +131,25 @@ def self_checkin(request, code, token):
         return render(request, "stations/self_checkin.html", {
             "station": station, "driver": driver, "nonce": uuid.uuid4().hex,
         })
+    # The server's namespace for the driver's nonce: a nonce is bound to its operator, and
+    # a driver can never be answered with the result of a scan that was not his own.
+    nonce = request.POST.get("nonce") or None
     try:
         result = record_scan(
             code=driver.badge_code,
             station=station,
             operator=request.user,
-            nonce=request.POST.get("nonce") or None,
+            nonce=f"self-{request.user.pk}-{nonce}" if nonce else None,
             source=Source.SELF,
         )
     except ScanError as exc:
         return refuse(str(exc), status=400)
     request.session.pop(PASS_KEY, None)
+    message = result.message
+    if result.reason == ScanReason.BANNED:
+        # The ban's reason is for the guard and the supervisors (history, scan screen),
+        # not for the driver's phone: the same words as /my-badge/.
+        message = _("Your access is blocked. Ask at the gate.")
     return render(request, "stations/self_checkin.html", {
-        "station": station, "driver": driver, "result": result,
+        "station": station, "driver": driver, "result": result, "message": message,
     })

@@ -127,7 +127,45 @@ def test_a_late_upload_keeps_the_time_of_the_scan(booth, driver, stations):
     data = post(booth, API, {"code": driver.badge_code, "station": "E1", "nonce": "q-1",
                              "scanned_at": scanned.isoformat()}).json()
     movement = Movement.objects.get(pk=data["movement_id"])
-    assert abs((movement.at - scanned).total_seconds()) < 1 and movement.is_late
+    assert abs((movement.at - scanned).total_seconds()) < 1 and movement.is_late and data["late"]
+
+
+def test_a_scan_claimed_three_days_ago_is_recorded_now_marked_late_and_undoable(booth, driver, stations):
+    scanned = timezone.now() - timedelta(hours=71)
+    data = post(booth, API, {"code": driver.badge_code, "station": "E1", "nonce": "q-2",
+                             "scanned_at": scanned.isoformat()}).json()
+    movement = Movement.objects.get(pk=data["movement_id"])
+    assert abs((movement.at - timezone.now()).total_seconds()) < 5 and movement.is_late
+    assert data["late"] is True and data["annullable"] is True
+    assert Visit.objects.get().entered_at == movement.at
+    r = post(booth, ANNUL, {"movement_id": movement.pk, "station": "E1", "reason": "Hora falsa"})
+    assert r.status_code == 200
+
+
+def test_a_nonce_sent_again_with_another_badge_is_a_409_and_records_nothing(booth, make_driver, stations):
+    first, other = make_driver(full_name="Ana Primera"), make_driver(full_name="Beto Segundo")
+    post(booth, API, {"code": first.badge_code, "station": "E1", "nonce": "abc-9"})
+    r = post(booth, API, {"code": other.badge_code, "station": "E1", "nonce": "abc-9"})
+    assert r.status_code == 409 and r["Content-Type"] == "application/json"
+    assert r.json()["code"] == "nonce_conflict" and "nonce" in r.json()["error"]
+    assert "Ana Primera" not in r.content.decode() and "driver" not in r.json()
+    assert Movement.objects.count() == 1 and not RefusedScan.objects.exists()
+    assert not Visit.objects.filter(driver=other).exists()
+
+
+def test_a_nonce_sent_again_by_another_booth_user_is_a_409(client, driver, stations, caseta, supervisor):
+    client.force_login(caseta)
+    post(client, API, {"code": driver.badge_code, "station": "E1", "nonce": "abc-10"})
+    client.force_login(supervisor)
+    r = post(client, API, {"code": driver.badge_code, "station": "E1", "nonce": "abc-10"})
+    assert r.status_code == 409 and r.json()["code"] == "nonce_conflict"
+    assert Movement.objects.count() == 1
+
+
+def test_a_nonce_sent_again_for_another_station_is_a_409(booth, driver, stations):
+    post(booth, API, {"code": driver.badge_code, "station": "E1", "nonce": "abc-11"})
+    r = post(booth, API, {"code": driver.badge_code, "station": "C1", "nonce": "abc-11"})
+    assert r.status_code == 409 and Movement.objects.count() == 1
 
 
 def test_a_double_read_is_a_warning_and_records_nothing_new(booth, driver, stations):
@@ -186,6 +224,7 @@ def test_a_malformed_request_is_a_400_with_a_message_and_writes_nothing(booth, s
     assert r.status_code == 400
     assert r["Content-Type"] == "application/json"
     assert isinstance(r.json()["error"], str) and r.json()["error"]
+    assert isinstance(r.json()["code"], str) and r.json()["code"]
     assert nothing_written()
 
 
@@ -276,9 +315,10 @@ def test_another_station_cannot_undo_the_scan(booth, driver, stations):
 
 def test_it_is_too_late_to_undo_after_the_window(booth, driver, stations, settings):
     data = post(booth, API, {"code": driver.badge_code, "station": "E1"}).json()
-    Movement.objects.update(at=timezone.now() - timedelta(minutes=settings.SCAN_ANNUL_WINDOW_MINUTES + 1))
+    Movement.objects.update(recorded_at=timezone.now() - timedelta(minutes=settings.SCAN_ANNUL_WINDOW_MINUTES + 1))
     r = post(booth, ANNUL, {"movement_id": data["movement_id"], "station": "E1", "reason": "x"})
     assert r.status_code == 400 and "late" in r.json()["error"].lower()
+    assert r.json()["code"] == "annul_too_late"
     assert not Movement.objects.get().annulled_at
 
 
@@ -286,7 +326,7 @@ def test_an_annulled_scan_cannot_be_undone_twice(booth, driver, stations):
     data = post(booth, API, {"code": driver.badge_code, "station": "E1"}).json()
     post(booth, ANNUL, {"movement_id": data["movement_id"], "station": "E1", "reason": "x"})
     again = post(booth, ANNUL, {"movement_id": data["movement_id"], "station": "E1", "reason": "x"})
-    assert again.status_code == 400
+    assert again.status_code == 400 and again.json()["code"] == "already_annulled"
 
 
 @pytest.mark.parametrize("body", [
@@ -300,6 +340,48 @@ def test_a_malformed_undo_is_a_400(booth, stations, body):
     assert r.status_code == 400 and r.json()["error"]
 
 
+def test_a_booth_is_not_offered_and_may_not_undo_another_users_scan(
+    client, driver, stations, caseta, supervisor
+):
+    from conftest import make_user
+
+    other = make_user("caseta2", "Caseta")
+    client.force_login(other)
+    first = post(client, API, {"code": driver.badge_code, "station": "E1"}).json()
+    assert first["annullable"] is True
+    client.force_login(caseta)
+    # The same badge read again at once at the same station: a double read showing the other's scan.
+    again = post(client, API, {"code": driver.badge_code, "station": "E1"}).json()
+    assert again["reason"] == "duplicate" and again["movement_id"] == first["movement_id"]
+    assert again["annullable"] is False
+    r = post(client, ANNUL, {"movement_id": first["movement_id"], "station": "E1", "reason": "x"})
+    assert r.status_code == 403 and r.json()["code"] == "annul_forbidden"
+    assert not Movement.objects.get().annulled_at
+    client.force_login(supervisor)
+    r = post(client, ANNUL, {"movement_id": first["movement_id"], "station": "E1", "reason": "x"})
+    assert r.status_code == 200 and Movement.objects.get().annulled_by == supervisor
+
+
+def test_a_booth_may_not_undo_a_forced_movement_from_the_api(client, driver, stations, caseta, supervisor):
+    client.force_login(supervisor)
+    data = post(client, API, {"code": driver.badge_code, "station": "S1", "force": True, "note": "Sin escanear"}).json()
+    assert data["accepted"] and data["annullable"] is True
+    client.force_login(caseta)
+    r = post(client, ANNUL, {"movement_id": data["movement_id"], "station": "S1", "reason": "x"})
+    assert r.status_code == 403 and r.json()["code"] == "annul_forbidden"
+    assert not Movement.objects.get().annulled_at
+
+
+def test_an_older_late_scan_that_is_not_the_latest_is_not_offered_for_undo(booth, driver, stations):
+    post(booth, API, {"code": driver.badge_code, "station": "E1"})
+    late = post(booth, API, {"code": driver.badge_code, "station": "C1",
+                             "scanned_at": (timezone.now() - timedelta(hours=1)).isoformat()}).json()
+    # Accepted (he is inside), but the entry just made is newer: this pass is not his latest.
+    assert late["accepted"] and late["late"] and late["annullable"] is False
+    r = post(booth, ANNUL, {"movement_id": late["movement_id"], "station": "C1", "reason": "x"})
+    assert r.status_code == 400 and r.json()["code"] == "annul_not_latest"
+
+
 def test_undo_needs_the_permission(client, chofer, driver, stations, caseta):
     result = services.record_scan(code=driver.badge_code, station=stations["entry"], operator=caseta)
     movement = result.movement
@@ -308,3 +390,26 @@ def test_undo_needs_the_permission(client, chofer, driver, stations, caseta):
     assert post(client, ANNUL, {"movement_id": movement.pk, "station": "E1"}).status_code == 403
     movement.refresh_from_db()
     assert movement.annulled_at is None and movement.direction == Direction.IN
+
+
+# --- cost ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_accepted_scan_costs_at_most_ten_sql_statements(client, caseta, make_driver, stations, settings):
+    """Steady state at a two-way gate: a warm session, the station and the drivers exist.
+    Counted in a real transaction (BEGIN/COMMIT included), entries and exits alike."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.SCAN_DUPLICATE_WINDOW_SECONDS = 0
+    drivers = [make_driver() for _ in range(3)]
+    client.force_login(caseta)
+    post(client, API, {"code": drivers[0].badge_code, "station": "G1", "nonce": "warm-0"})
+    counts = []
+    for n, (driver, expected) in enumerate([(drivers[1], "in"), (drivers[0], "out"), (drivers[2], "in")]):
+        with CaptureQueriesContext(connection) as queries:
+            data = post(client, API, {"code": driver.badge_code, "station": "G1", "nonce": f"cost-{n}"}).json()
+        assert data["accepted"] and data["direction"] == expected and data["annullable"]
+        counts.append(len(queries))
+    assert max(counts) <= 10, [q["sql"][:80] for q in queries.captured_queries]

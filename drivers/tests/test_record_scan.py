@@ -170,8 +170,9 @@ def test_a_force_without_the_permission_is_refused_as_forbidden(driver, stations
 
 
 def test_a_force_needs_a_reason(driver, stations, supervisor):
-    with pytest.raises(ScanError):
+    with pytest.raises(ScanError) as error:
         scan(driver, stations["exit"], supervisor, force=True)
+    assert error.value.code == "reason_required"
     assert not Movement.objects.exists()
 
 
@@ -217,13 +218,56 @@ def test_the_same_nonce_of_a_refused_scan_returns_the_refusal_once(stations, cas
     assert RefusedScan.objects.count() == 1
 
 
+def test_a_nonce_used_for_another_badge_is_a_conflict_and_records_nothing(make_driver, stations, caseta):
+    first, other = make_driver(), make_driver()
+    scan(first, stations["entry"], caseta, nonce="booth1-0002")
+    with pytest.raises(ScanError) as error:
+        scan(other, stations["entry"], caseta, nonce="booth1-0002")
+    assert error.value.code == "nonce_conflict" and first.full_name not in str(error.value)
+    assert Movement.objects.count() == 1 and not RefusedScan.objects.exists() and not inside(other)
+
+
+def test_a_nonce_used_at_another_station_is_a_conflict(driver, stations, caseta):
+    scan(driver, stations["entry"], caseta, nonce="n-station")
+    with pytest.raises(ScanError) as error:
+        scan(driver, stations["checkpoint"], caseta, nonce="n-station")
+    assert error.value.code == "nonce_conflict" and Movement.objects.count() == 1
+
+
+def test_a_nonce_used_by_another_operator_is_a_conflict(driver, stations, caseta, supervisor):
+    scan(driver, stations["entry"], caseta, nonce="n-operator")
+    with pytest.raises(ScanError) as error:
+        scan(driver, stations["entry"], supervisor, nonce="n-operator")
+    assert error.value.code == "nonce_conflict" and Movement.objects.count() == 1
+
+
+def test_a_nonce_of_a_refused_scan_is_bound_to_its_text(driver, stations, caseta, supervisor):
+    services.ban(driver, reason="Robo de diésel", by=supervisor)
+    scan(driver, stations["entry"], caseta, nonce="n-banned")
+    with pytest.raises(ScanError) as error:
+        scan("garbage", stations["entry"], caseta, nonce="n-banned")
+    assert error.value.code == "nonce_conflict" and RefusedScan.objects.count() == 1
+    again = scan(driver.badge_code.lower() + "\n", stations["entry"], caseta, nonce="n-banned")
+    assert again.replayed and again.reason == ScanReason.BANNED
+
+
+def test_a_nonce_replayed_after_the_badge_was_reissued_still_replays(driver, stations, caseta, supervisor):
+    old = driver.badge_code
+    first = scan(old, stations["entry"], caseta, nonce="n-reissue")
+    services.reissue_badge(driver, by=supervisor)
+    again = scan(old, stations["entry"], caseta, nonce="n-reissue")
+    assert again.replayed and again.movement == first.movement
+
+
 def test_a_malformed_nonce_or_direction_is_a_scan_error(driver, stations, caseta):
-    with pytest.raises(ScanError):
-        scan(driver, stations["gate"], caseta, nonce="x" * 65)
-    with pytest.raises(ScanError):
-        scan(driver, stations["gate"], caseta, direction="sideways")
-    with pytest.raises(ScanError):
+    codes = []
+    for kw in ({"nonce": "x" * 65}, {"direction": "sideways"}):
+        with pytest.raises(ScanError) as error:
+            scan(driver, stations["gate"], caseta, **kw)
+        codes.append(error.value.code)
+    with pytest.raises(ScanError) as error:
         scan(driver, stations["entry"], caseta, direction="out")
+    assert codes + [error.value.code] == ["invalid_nonce", "invalid_direction", "direction_not_allowed"]
     assert not Movement.objects.exists()
 
 
@@ -244,12 +288,39 @@ def test_a_late_upload_keeps_the_scan_time_and_is_marked(driver, stations, caset
     when = timezone.now() - timedelta(minutes=7)
     result = scan(driver, stations["entry"], caseta, scanned_at=when)
     assert result.movement.at == when and result.movement.is_late
+    assert abs((result.movement.recorded_at - timezone.now()).total_seconds()) < 5
     assert Visit.objects.get().entered_at == when
 
 
-def test_a_scan_time_in_the_future_or_too_old_is_replaced_by_now(driver, stations, caseta):
+def test_a_scan_time_a_few_seconds_ago_is_believed_and_not_late(driver, stations, caseta):
+    when = timezone.now() - timedelta(seconds=20)
+    result = scan(driver, stations["entry"], caseta, scanned_at=when)
+    assert result.movement.at == when and not result.movement.is_late
+
+
+def test_a_scan_time_older_than_twelve_hours_is_not_believed_recorded_now_and_marked_late(
+    driver, stations, caseta
+):
+    result = scan(driver, stations["entry"], caseta, scanned_at=timezone.now() - timedelta(hours=13))
+    movement = result.movement
+    assert abs((movement.at - timezone.now()).total_seconds()) < 5 and movement.is_late
+    assert movement.recorded_at >= movement.at
+    assert Visit.objects.get().entered_at == movement.at
+
+
+def test_a_scan_time_within_twelve_hours_is_believed(driver, stations, caseta):
+    when = timezone.now() - timedelta(hours=11)
+    assert scan(driver, stations["entry"], caseta, scanned_at=when).movement.at == when
+
+
+def test_a_scan_time_more_than_five_minutes_ahead_is_not_believed_and_marked_late(driver, stations, caseta):
     result = scan(driver, stations["entry"], caseta, scanned_at=timezone.now() + timedelta(hours=2))
-    assert abs((result.movement.at - timezone.now()).total_seconds()) < 5 and not result.movement.is_late
+    assert abs((result.movement.at - timezone.now()).total_seconds()) < 5 and result.movement.is_late
+
+
+def test_a_scan_time_slightly_ahead_is_clock_skew_taken_as_now_and_not_late(driver, stations, caseta):
+    result = scan(driver, stations["entry"], caseta, scanned_at=timezone.now() + timedelta(minutes=2))
+    assert result.movement.at <= timezone.now() and not result.movement.is_late
 
 
 def test_a_manual_check_out_is_a_forced_manual_movement(driver, stations, caseta, supervisor):
@@ -275,15 +346,102 @@ def test_annulling_an_exit_puts_the_driver_back_inside(driver, stations, caseta)
     assert inside(driver)
 
 
-def test_only_the_latest_movement_can_be_annulled_within_the_window(driver, stations, caseta):
+def test_only_the_latest_movement_can_be_annulled(driver, stations, caseta):
     entry = scan(driver, stations["entry"], caseta)
     scan(driver, stations["checkpoint"], caseta)
-    with pytest.raises(ScanError):
+    with pytest.raises(ScanError) as error:
         services.annul_movement(movement=entry.movement, by=caseta, reason="x")
-    last = Movement.objects.order_by("-id").first()
-    Movement.objects.filter(pk=last.pk).update(at=timezone.now() - timedelta(minutes=6))
-    with pytest.raises(ScanError):
-        services.annul_movement(movement=last, by=caseta, reason="x")
+    assert error.value.code == "annul_not_latest"
+    assert not services.can_annul(movement=Movement.objects.get(pk=entry.movement.pk), by=caseta)
+    assert not Movement.objects.filter(annulled_at__isnull=False).exists()
+
+
+def test_the_undo_window_counts_from_when_the_movement_was_recorded(driver, stations, caseta, settings):
+    result = scan(driver, stations["entry"], caseta)
+    Movement.objects.update(recorded_at=timezone.now() - timedelta(minutes=settings.SCAN_ANNUL_WINDOW_MINUTES + 1))
+    movement = Movement.objects.get()
+    assert not services.can_annul(movement=movement, by=caseta)
+    with pytest.raises(ScanError) as error:
+        services.annul_movement(movement=result.movement, by=caseta, reason="x")
+    assert error.value.code == "annul_too_late" and inside(driver)
+
+
+def test_a_late_upload_can_be_undone_right_after_it_was_recorded(driver, stations, caseta):
+    result = scan(driver, stations["entry"], caseta, scanned_at=timezone.now() - timedelta(hours=3))
+    assert result.movement.is_late
+    assert services.can_annul(movement=result.movement, by=caseta)
+    services.annul_movement(movement=result.movement, by=caseta, reason="Subido por error")
+    assert not inside(driver)
+
+
+def test_a_booth_may_not_undo_a_movement_recorded_by_another_operator(driver, stations, caseta, supervisor):
+    from conftest import make_user
+
+    other = make_user("caseta2", "Caseta")
+    result = scan(driver, stations["entry"], other)
+    assert not services.can_annul(movement=result.movement, by=caseta)
+    with pytest.raises(ScanError) as error:
+        services.annul_movement(movement=result.movement, by=caseta, reason="x")
+    assert error.value.code == "annul_forbidden" and inside(driver)
+    assert services.can_annul(movement=result.movement, by=supervisor)
+    services.annul_movement(movement=result.movement, by=supervisor, reason="Error de la caseta 2")
+    assert not inside(driver)
+
+
+def test_a_booth_may_not_undo_a_forced_movement_even_if_he_recorded_it(driver, stations, caseta, supervisor):
+    # Only a user with force_movement can force; give the booth the right to force once,
+    # then take it back: the forced movement is his, and still not his to undo.
+    from django.contrib.auth.models import Permission
+
+    force = Permission.objects.get(codename="force_movement")
+    caseta.user_permissions.add(force)
+    result = scan(driver, stations["exit"], caseta, force=True, note="Salió sin escanear")
+    assert result.accepted and result.movement.forced
+    caseta.user_permissions.remove(force)
+    caseta = type(caseta).objects.get(pk=caseta.pk)  # a new request: permissions read again
+    assert not services.can_annul(movement=result.movement, by=caseta)
+    with pytest.raises(ScanError) as error:
+        services.annul_movement(movement=result.movement, by=caseta, reason="x")
+    assert error.value.code == "annul_forbidden"
+    assert services.can_annul(movement=result.movement, by=supervisor)
+
+
+def test_a_booth_may_not_undo_a_manual_check_out(driver, stations, caseta, supervisor):
+    scan(driver, stations["entry"], caseta)
+    manual = services.check_out(driver=driver, by=supervisor, reason="Salió a pie")
+    assert not services.can_annul(movement=manual, by=caseta)
+    with pytest.raises(ScanError) as error:
+        services.annul_movement(movement=manual, by=caseta, reason="x")
+    assert error.value.code == "annul_forbidden" and not inside(driver)
+
+
+def test_a_user_without_the_undo_permission_may_undo_nothing(driver, stations, chofer, caseta):
+    result = scan(driver, stations["entry"], caseta)
+    assert not services.can_annul(movement=result.movement, by=chofer)
+    with pytest.raises(ScanError) as error:
+        services.annul_movement(movement=result.movement, by=chofer, reason="x")
+    assert error.value.code == "annul_forbidden"
+
+
+def test_an_annulled_movement_cannot_be_annulled_again(driver, stations, caseta):
+    result = scan(driver, stations["entry"], caseta)
+    services.annul_movement(movement=result.movement, by=caseta, reason="x")
+    result.movement.refresh_from_db()
+    assert not services.can_annul(movement=result.movement, by=caseta)
+    with pytest.raises(ScanError) as error:
+        services.annul_movement(movement=result.movement, by=caseta, reason="x")
+    assert error.value.code == "already_annulled"
+
+
+def test_can_annul_of_a_listed_movement_needs_no_query_when_annotated(
+    driver, stations, caseta, django_assert_num_queries
+):
+    scan(driver, stations["entry"], caseta)
+    scan(driver, stations["checkpoint"], caseta)
+    rows = list(Movement.objects.with_is_latest().order_by("id"))
+    caseta.get_all_permissions()  # read once per request
+    with django_assert_num_queries(0):
+        assert [services.can_annul(movement=m, by=caseta) for m in rows] == [False, True]
 
 
 def test_two_reads_queued_offline_and_sent_late_are_one_double_read(driver, stations, caseta):
@@ -300,3 +458,41 @@ def test_a_driver_search_ignores_control_characters(make_driver):
     found = make_driver(full_name="Ana Torres")
     assert list(Driver.objects.search("\x00Ana\x00")) == [found]
     assert Driver.objects.search("\x00").count() == Driver.objects.count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_drivers_racing_with_one_nonce_never_get_each_others_result(make_driver, stations, caseta):
+    """The race path: both requests miss each other's nonce, one insert waits on the unique
+    index (PostgreSQL), then must apply the same binding as any replay."""
+    import threading
+
+    from django.db import connection
+
+    rounds = 15
+    pairs = [(make_driver(), make_driver()) for _ in range(rounds)]
+    barrier = threading.Barrier(2)
+    outcomes = [[], []]
+
+    def worker(index):
+        try:
+            for n, pair in enumerate(pairs):
+                barrier.wait(30)
+                try:
+                    result = scan(pair[index], stations["entry"], caseta, nonce=f"race-{n}")
+                    outcomes[index].append(result.driver.pk)
+                except ScanError as error:
+                    outcomes[index].append(error.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert len(outcomes[0]) == len(outcomes[1]) == rounds
+    for (first, second), a, b in zip(pairs, *outcomes):
+        # Each request answered with its own driver or a conflict, never the other's result.
+        assert a in (first.pk, "nonce_conflict") and b in (second.pk, "nonce_conflict")
+        assert [a, b].count("nonce_conflict") == 1
+    assert Movement.objects.count() == rounds

@@ -201,8 +201,44 @@ def test_a_banned_driver_is_refused_at_the_kiosk(client, chofer, chofer_driver, 
     url = checkin_url(kiosk_station, services.kiosk_token(kiosk_station))
     client.get(url)
     r = client.post(url, {"nonce": "n-4"})
-    assert "Documentos falsos" in r.content.decode() and not Movement.objects.exists()
-    assert RefusedScan.objects.get().source == Source.SELF
+    html = r.content.decode()
+    assert "REFUSED" in html and "Your access is blocked. Ask at the gate." in html
+    assert "Documentos falsos" not in html and not Movement.objects.exists()
+    # The guard and the supervisors still see why (history, dashboard).
+    refused = RefusedScan.objects.get()
+    assert refused.source == Source.SELF and refused.detail == "Documentos falsos"
+
+
+def test_a_driver_never_gets_the_result_of_a_booth_scan_that_used_the_same_nonce(
+    client, chofer, chofer_driver, kiosk_station, caseta, make_driver
+):
+    from drivers.services import record_scan
+
+    other = make_driver(full_name="Otro Chofer")
+    record_scan(code=other.badge_code, station=kiosk_station, operator=caseta, nonce="shared-1")
+    client.force_login(chofer)
+    url = checkin_url(kiosk_station, services.kiosk_token(kiosk_station))
+    client.get(url)
+    r = client.post(url, {"nonce": "shared-1"})
+    assert r.status_code == 200 and "Otro Chofer" not in r.content.decode()
+    assert r.context["result"].accepted and r.context["result"].driver == chofer_driver
+    assert Movement.objects.filter(driver=chofer_driver, source=Source.SELF).count() == 1
+
+
+def test_two_drivers_sending_the_same_nonce_each_get_their_own_check_in(
+    client, chofer, chofer_driver, kiosk_station, make_driver
+):
+    from conftest import make_user
+
+    second_user = make_user("chofer2", "Chofer")
+    second = make_driver(full_name="Segundo Chofer", user=second_user)
+    for user, driver in ((chofer, chofer_driver), (second_user, second)):
+        client.force_login(user)
+        url = checkin_url(kiosk_station, services.kiosk_token(kiosk_station))
+        client.get(url)
+        r = client.post(url, {"nonce": "same-nonce"})
+        assert r.context["result"].driver == driver and not r.context["result"].replayed
+    assert Movement.objects.filter(source=Source.SELF).count() == 2
 
 
 def test_a_bad_nonce_is_a_clear_400(client, chofer, chofer_driver, kiosk_station):
