@@ -14,6 +14,7 @@ import csv
 import io
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -21,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import forms as rules
-from .models import Driver
+from .models import DocumentType, Driver, DriverDocument
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -70,6 +71,7 @@ class RowResult:
     full_name: str = ""
     reason: str = ""
     values: dict = field(default_factory=dict, repr=False)
+    documents: dict = field(default_factory=dict, repr=False)  # DocumentType id -> expiry date
 
 
 @dataclass
@@ -225,6 +227,7 @@ def parse(data: bytes, filename: str = "") -> ImportReport:
     if header is None:
         raise ImportFileError(_("The file is empty."))
     positions, written, ignored = _map_header(header)
+    document_columns = _document_columns(header, ignored)
 
     rows: list[RowResult] = []
     seen: dict[str, int] = {}
@@ -242,12 +245,14 @@ def parse(data: bytes, filename: str = "") -> ImportReport:
                 problems.append(
                     _("%(column)s: %(message)s") % {"column": written[name], "message": " ".join(error.messages)}
                 )
+        documents = _row_documents(cells, document_columns, header, problems)
         result = RowResult(
             row=number,
             action=Action.REFUSE,
             license_number=values.get("license_number") or rules.normalize_license(raw.get("license_number")),
             full_name=values.get("full_name") or rules.normalize_spaces(raw.get("full_name")),
             values=values,
+            documents=documents,
         )
         if problems:
             result.reason = "; ".join(problems)
@@ -298,6 +303,7 @@ def _decide_existing(rows: list[RowResult]) -> dict[str, Driver]:
             r.reason = ", ".join(str(Driver._meta.get_field(n).verbose_name) for n in _changes(driver, r.values))
         else:
             r.action = Action.UNCHANGED
+    _decide_documents(candidates, existing)
     return existing
 
 
@@ -331,6 +337,7 @@ def apply(report: ImportReport, *, by=None) -> ImportReport:
         raise ImportFileError(
             _("Another import or registration changed the same drivers at the same time. Try again.")
         ) from None
+    _write_documents(report.rows)
     report.dry_run, report.applied = False, True
     return report
 
@@ -341,3 +348,88 @@ def import_drivers(data: bytes, *, filename: str = "", by=None, dry_run: bool = 
     if not dry_run:
         apply(report, by=by)
     return report
+
+
+# --- documents: an optional column "<type code>_vence" per document type -----------------
+# e.g. licencia_federal_vence = 31/01/2027. A date not yet stored for the driver adds a
+# document of that type (renewals keep the old row: the latest date counts at the gate).
+
+DOCUMENT_SUFFIX = "vence"
+
+
+def _document_columns(header: list[str], ignored: list[str]) -> dict[int, DocumentType]:
+    """{column index: DocumentType} for the header's "<code>_vence" columns, taken out of `ignored`."""
+    by_key = {header_key(t.code) + DOCUMENT_SUFFIX: t for t in DocumentType.objects.all()}
+    found = {}
+    for index, cell in enumerate(header):
+        kind = by_key.get(header_key(cell))
+        if kind is not None:
+            found[index] = kind
+            if cell in ignored:
+                ignored.remove(cell)
+    return found
+
+
+def _parse_day(text: str):
+    text = text.strip()[:10]
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _row_documents(cells, columns: dict[int, DocumentType], header, problems: list) -> dict:
+    documents = {}
+    for index, kind in columns.items():
+        text = cells[index] if index < len(cells) else ""
+        if not text:
+            continue
+        day = _parse_day(text)
+        if day is None:
+            problems.append(_("%(column)s: write the date as dd/mm/yyyy.") % {"column": header[index]})
+        else:
+            documents[kind.pk] = day
+    return documents
+
+
+def _stored_documents(driver_ids) -> set:
+    stored = set()
+    ids = list(driver_ids)
+    for start in range(0, len(ids), 500):
+        stored.update(DriverDocument.objects.filter(driver_id__in=ids[start:start + 500])
+                      .values_list("driver_id", "doc_type_id", "expires_on"))
+    return stored
+
+
+def _decide_documents(rows: list[RowResult], existing: dict[str, Driver]) -> None:
+    """A known driver whose row brings a document date not yet stored is an update."""
+    with_documents = [r for r in rows if r.documents and r.license_number in existing]
+    if not with_documents:
+        return
+    stored = _stored_documents(existing[r.license_number].pk for r in with_documents)
+    names = dict(DocumentType.objects.values_list("pk", "name"))
+    for r in with_documents:
+        pk = existing[r.license_number].pk
+        new = [names[t] for t, day in r.documents.items() if (pk, t, day) not in stored]
+        if new:
+            r.reason = ", ".join(filter(None, [r.reason, *new]))
+            r.action = Action.UPDATE
+
+
+def _write_documents(rows: list[RowResult]) -> None:
+    rows = [r for r in rows if r.documents and r.action in (Action.CREATE, Action.UPDATE)]
+    if not rows:
+        return
+    ids = {}
+    licences = [r.license_number for r in rows]
+    for start in range(0, len(licences), 500):
+        ids.update(Driver.objects.filter(license_number__in=licences[start:start + 500])
+                   .values_list("license_number", "pk"))
+    stored = _stored_documents(ids.values())
+    DriverDocument.objects.bulk_create([
+        DriverDocument(driver_id=ids[r.license_number], doc_type_id=t, expires_on=day)
+        for r in rows for t, day in r.documents.items()
+        if (ids[r.license_number], t, day) not in stored
+    ], batch_size=500)

@@ -233,3 +233,24 @@ def test_the_page_explains_a_bad_file(client, administrador):
     response = client.post(reverse("drivers:import"), {"file": upload("x.csv", b"foo;bar\n1;2\n")})
     assert response.status_code == 400
     assert "Missing columns: nombre, licencia, empresa." in response.content.decode()
+
+
+def test_a_document_column_per_type_code_adds_the_expiry_dates_once(make_driver):
+    from datetime import date
+
+    from drivers.models import DocumentType, DriverDocument
+
+    licence = DocumentType.objects.create(code="licencia_federal", name="Licencia federal")
+    known = make_driver(full_name="Pedro Ibáñez", license_number="LIC-900", company="Norte")
+    data = ("nombre;licencia;empresa;licencia_federal_vence;otra\n"
+            "Pedro Ibáñez;LIC-900;Norte;31/01/2027;x\n"
+            "Ana Ruiz;LIC-005;Fletes Sur;2027-03-15;\n"
+            "Luis Mal;LIC-006;Fletes Sur;mañana;\n").encode()
+    report = import_drivers(data, filename="c.csv", dry_run=False)
+    assert [(r.row, r.action) for r in report.rows] == [(2, Action.UPDATE), (3, Action.CREATE), (4, Action.REFUSE)]
+    assert "licencia_federal_vence" in report.rows[2].reason and report.ignored_columns == ["otra"]
+    docs = {(d.driver.license_number, d.doc_type_id, d.expires_on) for d in DriverDocument.objects.all()}
+    assert docs == {("LIC-900", licence.pk, date(2027, 1, 31)), ("LIC-005", licence.pk, date(2027, 3, 15))}
+    again = import_drivers(data, filename="c.csv", dry_run=False)
+    assert [r.action for r in again.rows[:2]] == [Action.UNCHANGED, Action.UNCHANGED]
+    assert DriverDocument.objects.count() == 2 and known.documents.count() == 1
