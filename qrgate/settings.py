@@ -178,7 +178,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": env.str(
             "STATICFILES_BACKEND",
-            default="whitenoise.storage.CompressedManifestStaticFilesStorage",
+            default="qrgate.storage.StaticFilesStorage",
         )
     },
 }

@@ -1,6 +1,7 @@
 """The scan page and its recent-scans fragment: permissions, station choice, what is listed."""
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -99,3 +100,36 @@ def test_the_recent_list_costs_a_fixed_number_of_queries(client, caseta, make_dr
     client.force_login(caseta)
     with django_assert_max_num_queries(12):
         assert client.get("/scan/recent/?station=G1").status_code == 200
+
+
+def recent_marker(html: str) -> str:
+    return re.search(r'data-marker="([0-9a-f]+)"', html).group(1)
+
+
+def test_the_recent_list_answers_204_while_nothing_changed(client, caseta, driver, stations):
+    client.force_login(caseta)
+    first = client.get("/scan/recent/?station=G1", HTTP_HX_REQUEST="true")
+    marker = recent_marker(first.content.decode())
+    again = client.get(f"/scan/recent/?station=G1&since={marker}", HTTP_HX_REQUEST="true")
+    assert again.status_code == 204 and again.content == b""
+
+    services.record_scan(code=driver.badge_code, station=stations["gate"], operator=caseta)
+    changed = client.get(f"/scan/recent/?station=G1&since={marker}", HTTP_HX_REQUEST="true")
+    assert changed.status_code == 200 and "José Ramírez" in changed.content.decode()
+    assert recent_marker(changed.content.decode()) != marker
+
+
+def test_the_recent_list_changes_when_an_undo_button_goes(client, caseta, driver, stations, settings):
+    services.record_scan(code=driver.badge_code, station=stations["gate"], operator=caseta)
+    client.force_login(caseta)
+    html = client.get("/scan/recent/?station=G1", HTTP_HX_REQUEST="true").content.decode()
+    assert "data-undo=" in html
+    Movement.objects.update(at=timezone.now() - timedelta(minutes=settings.SCAN_ANNUL_WINDOW_MINUTES + 1),
+                            recorded_at=timezone.now() - timedelta(minutes=settings.SCAN_ANNUL_WINDOW_MINUTES + 1))
+    later = client.get(f"/scan/recent/?station=G1&since={recent_marker(html)}", HTTP_HX_REQUEST="true")
+    assert later.status_code == 200 and "data-undo=" not in later.content.decode()
+
+
+def test_the_recent_poll_of_an_ended_session_is_a_401_not_the_login_page(client, stations):
+    r = client.get("/scan/recent/?station=G1", HTTP_HX_REQUEST="true")
+    assert r.status_code == 401 and b"id_password" not in r.content

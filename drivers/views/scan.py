@@ -1,23 +1,26 @@
 """The booth's scan screen.
 
-The page (`scan`) is plain HTML plus static/js/scan.js; every scan, from the hardware
+The page (`scan`) is plain HTML plus the ES modules of static/js/scan/; every scan, from the hardware
 scanner, the camera or the offline queue, goes through the JSON API (drivers/views/api.py).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import hashlib
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import permission_required
 from drivers.models import Movement, RefusedScan
+from drivers.services import can_annul
 from stations.models import Station
 
 from .api import station_by_code
@@ -26,12 +29,26 @@ RECENT_LIMIT = 10
 RESULT_SECONDS = 5  # how long a result fills the screen before the page is ready again
 
 
+def _station_qr_origins(request) -> list[str]:
+    """Origins whose station QR may rebind a booth: this request's own, and the one the
+    app prints on station sheets (PUBLIC_URL when set)."""
+    origins = [request.build_absolute_uri("/").rstrip("/")]
+    public = getattr(settings, "PUBLIC_URL", "") or ""
+    if public:
+        parts = urlsplit(public)
+        origins.append(f"{parts.scheme}://{parts.netloc}")
+    return origins
+
+
 def _scan_config(request, station: Station | None) -> dict:
     user = request.user
     return {
         "apiScan": reverse("drivers:api_scan"),
         "apiAnnul": reverse("drivers:api_annul"),
         "recentUrl": reverse("drivers:scan_recent"),
+        "scanPath": reverse("drivers:scan"),
+        "stationQrOrigins": _station_qr_origins(request),
+        "maxAgeHours": settings.SCAN_MAX_AGE_HOURS,
         "station": station.code if station else None,
         "stations": [
             {"code": s.code, "name": s.name, "kind": s.kind, "kindLabel": str(s.get_kind_display())}
@@ -82,6 +99,13 @@ def _scan_strings() -> dict:
         "cameraError": _("The camera could not be opened. Allow camera access (the page must use HTTPS)."),
         "cameraDefault": _("Camera"),
         "late": _("sent late"),
+        "invalid": _("INVALID"),
+        "invalidHelp": _("This code is not a badge. Show the driver's badge."),
+        "stationSame": _("This device is already the station"),
+        "retry": _("Retry"),
+        "discard": _("Discard"),
+        "expired": _("Too old to be sent: scanned more than %(hours)s hours ago.")
+        % {"hours": settings.SCAN_MAX_AGE_HOURS},
     }
 
 
@@ -89,7 +113,7 @@ def _scan_strings() -> dict:
 @require_GET
 def scan(request):
     """The booth's all-day screen. The station comes from ?station=, then the device's
-    saved choice (scan.js, localStorage), then the user's default station."""
+    saved choice (static/js/scan/station.js, localStorage), then the user's default station."""
     station = station_by_code(request.GET.get("station"))
     station = station if station and station.is_active else None
     from_url = station is not None
@@ -107,9 +131,10 @@ def scan(request):
 
 def _recent_context(request, station: Station | None) -> dict:
     if station is None:
-        return {"recent": [], "recent_station": None}
+        return {"recent": [], "recent_station": None, "marker": ""}
     movements = list(
         Movement.objects.filter(station=station)
+        .with_is_latest()  # can_annul's "latest of the driver" in the same query
         .select_related("driver", "operator")
         .order_by("-at", "-id")[:RECENT_LIMIT]
     )
@@ -118,21 +143,42 @@ def _recent_context(request, station: Station | None) -> dict:
         .select_related("driver", "operator")
         .order_by("-at", "-id")[:RECENT_LIMIT]
     )
-    annul_after = timezone.now() - timedelta(minutes=settings.SCAN_ANNUL_WINDOW_MINUTES)
-    can_annul = request.user.has_perm("drivers.annul_movement")
     rows = [
-        {"kind": "movement", "at": m.at, "obj": m,
-         "undoable": can_annul and not m.annulled_at and m.at >= annul_after}
+        # The Undo button exactly where the service would accept the undo.
+        {"kind": "movement", "at": m.at, "obj": m, "undoable": can_annul(movement=m, by=request.user)}
         for m in movements
     ] + [{"kind": "refused", "at": r.at, "obj": r, "undoable": False} for r in refused]
     rows.sort(key=lambda row: row["at"], reverse=True)
-    return {"recent": rows[:RECENT_LIMIT], "recent_station": station}
+    rows = rows[:RECENT_LIMIT]
+    return {"recent": rows, "recent_station": station, "marker": _recent_marker(request, station, rows)}
 
 
-@permission_required("drivers.record_movement")
+def _recent_marker(request, station: Station, rows: list[dict]) -> str:
+    """Changes whenever the fragment would show something else: a new row, an annulment,
+    an Undo button that appears or goes (its window ends, the driver moved on elsewhere)."""
+    state = [station.code, request.user.pk, translation.get_language()] + [
+        (row["kind"], row["obj"].pk, bool(getattr(row["obj"], "annulled_at", None)), row["undoable"])
+        for row in rows
+    ]
+    return hashlib.blake2s(repr(state).encode(), digest_size=8).hexdigest()
+
+
 @require_GET
 @never_cache
 def scan_recent(request):
-    """The last scans of one station (?station=CODE), refreshed by scan.js after each scan."""
+    """The last scans of one station (?station=CODE): the scan page's htmx fragment, which
+    polls itself and is answered 204 while nothing changed (as the dashboard is)."""
+    if request.htmx and not request.user.is_authenticated:
+        # The poll of a booth whose session ended: the login page must not be swapped into
+        # the list. The page shows "log in again" on this 401.
+        return HttpResponse(status=401)
+    return _recent_fragment(request)
+
+
+@permission_required("drivers.record_movement")
+def _recent_fragment(request):
     station = station_by_code(request.GET.get("station"))
-    return render(request, "drivers/_scan_recent.html", _recent_context(request, station))
+    context = _recent_context(request, station)
+    if request.htmx and context["marker"] and request.GET.get("since") == context["marker"]:
+        return HttpResponse(status=204)
+    return render(request, "drivers/_scan_recent.html", context)

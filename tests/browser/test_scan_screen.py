@@ -259,9 +259,20 @@ def test_scans_made_offline_are_kept_and_sent_once_each(booth_page, make_driver,
     expect(page.locator("#scan-recent .recent-movement")).to_have_count(3, timeout=20000)
 
 
-def test_a_station_qr_binds_the_device(booth_page, live_server, driver):
+def test_a_station_qr_binds_the_device_once_the_guard_confirms(booth_page, live_server, driver, screenshot_dir):
     page = booth_page
+    dialog = page.locator("#station-dialog")
     scan_with_scanner(page, f"{live_server.url}/scan/?station=E1")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("G1")
+    expect(dialog).to_contain_text("E1")
+    page.screenshot(path=screenshot_dir / "scan_station_confirm.png")
+    page.locator("#station-dialog-cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#scan-station-name")).to_contain_text("G1")
+
+    scan_with_scanner(page, f"{live_server.url}/scan/?station=E1")
+    page.locator("#station-dialog-confirm").click()
     expect_result(page, "info")
     expect(page.locator("#scan-station-name")).to_contain_text("E1")
     page.goto(f"{live_server.url}/scan/")  # the device remembers its station
