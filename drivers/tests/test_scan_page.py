@@ -79,7 +79,8 @@ def test_the_recent_list_shows_this_stations_scans_only(client, caseta, make_dri
 
 def test_an_old_scan_has_no_undo_button(client, caseta, driver, stations, settings):
     services.record_scan(code=driver.badge_code, station=stations["gate"], operator=caseta)
-    Movement.objects.update(at=timezone.now() - timedelta(minutes=settings.SCAN_ANNUL_WINDOW_MINUTES + 1))
+    long_ago = timezone.now() - timedelta(minutes=settings.SCAN_ANNUL_WINDOW_MINUTES + 1)
+    Movement.objects.update(at=long_ago, recorded_at=long_ago)
     client.force_login(caseta)
     html = client.get("/scan/recent/?station=G1").content.decode()
     assert "José Ramírez" in html and "data-undo=" not in html
