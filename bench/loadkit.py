@@ -98,7 +98,6 @@ def make_plant(data_dir: Path, *, database_url: str | None = None, drivers: int 
     data_dir.mkdir(parents=True, exist_ok=True)
     env = plant_env(data_dir, database_url)
     manage(env, "migrate", "--noinput", "-v0")
-    manage(env, "createcachetable")
     manage(env, "seed_demo", "--drivers", str(drivers), "--movements", str(movements),
            "--days", str(days), "--reset", *seed_args, timeout=1800)
     manage(env, "shell", "-c", USERS_SCRIPT.format(n=users, password=PASSWORD))
@@ -110,7 +109,6 @@ def existing_plant(data_dir: Path, *, database_url: str | None = None, users: in
     """A plant already loaded in data_dir / database_url: add the booth users, read the facts."""
     env = plant_env(data_dir, database_url)
     manage(env, "migrate", "--noinput", "-v0")  # the code may be newer than the data
-    manage(env, "createcachetable")
     manage(env, "shell", "-c", USERS_SCRIPT.format(n=users, password=PASSWORD))
     facts = json.loads(manage(env, "shell", "-c", FACTS_SCRIPT).split("FACTS", 1)[1])
     return Plant(env, facts["codes"], facts["banned"], facts["stations"], [f"bench{i}" for i in range(users)])

@@ -53,10 +53,8 @@ def dataset(name: str, database_url: str | None, fresh: bool) -> dict:
     if fresh or not marker.exists() or json.loads(marker.read_text()) != wanted:
         print(f"  seeding {label} …", flush=True)
         loadkit.manage(env, "migrate", "--noinput", "-v0")
-        loadkit.manage(env, "createcachetable")
         print("  " + loadkit.manage(env, "seed_demo", "--reset", *DATASETS[name], timeout=3600).strip(), flush=True)
         marker.write_text(json.dumps(wanted))
-    loadkit.manage(env, "createcachetable")
     return env
 
 

@@ -170,7 +170,6 @@ manage() {
 }
 say "Migrating the database"
 manage migrate --noinput
-manage createcachetable
 say "Collecting static files"
 manage collectstatic --noinput --verbosity 0
 manage ensure_admin --password-file "$PASSWORD_FILE"

@@ -1,7 +1,7 @@
 """The history's filters. One FilterSet filters both sides of the history (movements and
 refused scans): each method knows which model it is given."""
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import django_filters
 from django import forms
@@ -27,7 +27,19 @@ FORCED_CHOICES = [("yes", _("Forced only")), ("no", _("Not forced"))]
 
 
 def _day_start(day):
-    return timezone.make_aware(datetime.combine(day, time.min))
+    """Midnight of `day` in the plant's time zone, or None when it cannot be stored: the
+    first and last days a date field accepts (0001-01-01, 9999-12-31) fall outside the range
+    of a datetime once shifted to UTC in some time zones (OverflowError)."""
+    try:
+        start = timezone.make_aware(datetime.combine(day, time.min))
+        start.astimezone(UTC)  # what the database is given
+    except (OverflowError, ValueError):
+        return None
+    return start
+
+
+# A bound this far out is before or after every row: it filters nothing, or everything.
+_FAR = date(5000, 1, 1)
 
 
 class DateInput(forms.DateInput):
@@ -68,10 +80,16 @@ class HistoryFilter(django_filters.FilterSet):
         fields = []
 
     def filter_date_from(self, qs, name, value):
-        return qs.filter(at__gte=_day_start(value))
+        start = _day_start(value)
+        if start is None:
+            return qs if value < _FAR else qs.none()
+        return qs.filter(at__gte=start)
 
     def filter_date_to(self, qs, name, value):
-        return qs.filter(at__lt=_day_start(value + timedelta(days=1)))
+        end = _day_start(value + timedelta(days=1)) if value < date.max else None
+        if end is None:
+            return qs.none() if value < _FAR else qs
+        return qs.filter(at__lt=end)
 
     def filter_driver(self, qs, name, value):
         value = value.strip()

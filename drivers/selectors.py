@@ -27,7 +27,6 @@ from itertools import chain  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
 from django.conf import settings  # noqa: E402
-from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import (  # noqa: E402
     BooleanField,
@@ -40,6 +39,7 @@ from django.db.models.functions import Coalesce  # noqa: E402
 from django.db.models.sql.constants import MULTI  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from qrgate import sharedcache  # noqa: E402
 from stations.models import Station  # noqa: E402
 
 from .models import Ban, Direction, Driver, Movement, RefusedScan, ScanReason  # noqa: E402
@@ -244,11 +244,11 @@ def daily_counts(now=None, days: int = 7, today: dict | None = None) -> list[dic
     day = local_day_start(now).date()
     dates = [day - timedelta(days=days - 1 - i) for i in range(days)]
     key = f"qrgate:daily-counts:{dates[0]}:{day}"
-    past = cache.get(key)
+    past = sharedcache.get(key)  # a failing cache is a miss: the days are counted again
     if past is None:
         bounds = [timezone.make_aware(datetime.combine(d, time()), tz) for d in dates]
         past = _counts_by_slot(bounds)
-        cache.set(key, past, PAST_DAYS_CACHE_SECONDS)
+        sharedcache.set(key, past, PAST_DAYS_CACHE_SECONDS)
     if today is None:
         hours = hourly_counts(now)
         today = {"in": sum(h["in"] for h in hours), "out": sum(h["out"] for h in hours)}

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
@@ -19,6 +20,13 @@ class StationKind(models.TextChoices):
 
 ROUTE_START_KINDS = [StationKind.ENTRY, StationKind.GATE]
 SEAL_CHECK_KINDS = [StationKind.EXIT, StationKind.GATE]
+# A station's code goes into addresses (/stations/<code>/qr/, the kiosk's check-in links),
+# printed QRs and the scan API: a slash or a `<` in it broke the station list.
+validate_station_code = RegexValidator(
+    r"^[A-Za-z0-9-]{1,16}\Z",
+    _("Use 1 to 16 letters, digits or dashes (no spaces, slashes or other signs)."),
+    code="invalid_station_code",
+)
 
 
 def new_kiosk_secret() -> str:
@@ -38,6 +46,7 @@ class Station(models.Model):
         _("code"),
         max_length=16,
         unique=True,
+        validators=[validate_station_code],
         help_text=_("Short code, e.g. G1. Letters, digits and dashes."),
     )
     kind = models.CharField(_("kind"), max_length=16, choices=StationKind.choices)
@@ -107,6 +116,9 @@ class Station(models.Model):
 
     def save(self, *args, **kwargs):
         self.code = (self.code or "").strip().upper()
+        # The admin validates through clean_fields(); a script or a shell must not slip an
+        # unusable code past it either.
+        validate_station_code(self.code)
         super().save(*args, **kwargs)
 
 

@@ -130,8 +130,9 @@ def test_the_dashboard_costs_a_bounded_number_of_queries_with_50_rows(
         record_scan(code=d.badge_code, station=stations["entry"], operator=caseta)
         record_scan(code=d.badge_code + "X", station=stations["gate"], operator=supervisor)
     # A constant number whatever the rows: about twenty reads, plus the shared cache's
-    # write of the past days' chart on the first view of the day.
-    with django_assert_max_num_queries(32):
+    # write of the past days' chart on the first view of the day (on PostgreSQL inside the
+    # test's transaction, a savepoint around each of the two cache calls: qrgate.sharedcache).
+    with django_assert_max_num_queries(32 if connection.vendor == "sqlite" else 36):
         response = sup.get("/dashboard/")
     assert response.status_code == 200
     assert response.content.decode().count('class="event ev-') == 15

@@ -179,3 +179,25 @@ def test_a_huge_page_size_in_the_address_is_capped_not_a_500(client, supervisor)
     client.force_login(supervisor)
     response = client.get("/history/", {"per_page": "9" * 40})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("zone", ["America/Mexico_City", "Pacific/Kiritimati", "Etc/GMT+12", "UTC"])
+@pytest.mark.parametrize("params, expected", [
+    ({"date_from": "0001-01-01"}, (3, 2)),
+    ({"date_to": "9999-12-31"}, (3, 2)),
+    ({"date_from": "0001-01-01", "date_to": "9999-12-31"}, (3, 2)),
+    ({"date_from": "9999-12-31"}, (0, 0)),
+    ({"date_to": "0001-01-01"}, (0, 0)),
+    ({"date_from": "9999-12-31", "date_to": "0001-01-01"}, (0, 0)),
+])
+def test_the_first_and_last_possible_dates_filter_in_any_time_zone(sup, story, settings, zone, params, expected):
+    # 0001-01-01 at midnight in UTC+14, or the day after 9999-12-31, do not fit in a
+    # datetime: that was an OverflowError (a 500) on the history and the export.
+    settings.TIME_ZONE = zone
+    response = sup.get("/history/", params)
+    assert response.status_code == 200
+    assert rows(sup, **params) == expected
+    export = sup.get("/history/export/", {"format": "csv", **params})
+    assert export.status_code == 200
+    lines = b"".join(export.streaming_content if export.streaming else [export.content]).decode().splitlines()
+    assert len(lines) == 1 + sum(expected)

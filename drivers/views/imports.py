@@ -3,11 +3,11 @@
 import secrets
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from accounts.decorators import permission_required
+from qrgate import sharedcache
 
 from ..forms import ImportUploadForm
 from ..importing import MAX_FILE_BYTES, ImportFileError, import_drivers
@@ -30,7 +30,7 @@ def import_view(request):
 
     token = request.POST.get("token", "")
     if token:  # the confirmation of a checked file
-        pending = cache.get(_key(request, token)) if token.isalnum() else None
+        pending = sharedcache.get(_key(request, token)) if token.isalnum() else None
         if pending is None:
             messages.error(request, _("The checked file expired. Upload it again."))
             return render(request, "drivers/import.html", context)
@@ -39,7 +39,7 @@ def import_view(request):
         except ImportFileError as error:
             messages.error(request, str(error))
             return render(request, "drivers/import.html", context)
-        cache.delete(_key(request, token))
+        sharedcache.delete(_key(request, token))
         messages.success(request, _("Import done: %(summary)s.") % {"summary": report.summary()})
         context.update(report=report, filename=pending["name"])
         return render(request, "drivers/import.html", context)
@@ -60,7 +60,9 @@ def import_view(request):
         return render(request, "drivers/import.html", context, status=400)
     if report.created or report.updated:
         token = secrets.token_hex(16)
-        cache.set(_key(request, token), {"data": data, "name": upload.name}, PENDING_SECONDS)
-        context["token"] = token
+        if sharedcache.set(_key(request, token), {"data": data, "name": upload.name}, PENDING_SECONDS):
+            context["token"] = token
+        else:
+            messages.error(request, _("The checked file could not be kept for the confirmation. Try again in a moment."))
     context.update(report=report, filename=upload.name)
     return render(request, "drivers/import.html", context)

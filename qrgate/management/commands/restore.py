@@ -21,11 +21,11 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection, connections
 
+from qrgate import sharedcache
 from qrgate.management import backups
 
 
@@ -77,8 +77,7 @@ class Command(BaseCommand):
 
         connections.close_all()
         call_command("migrate", interactive=False, verbosity=0)
-        call_command("createcachetable", verbosity=0)
-        cache.clear()  # cached pages and codes from before the restore are stale
+        sharedcache.clear()  # cached pages and codes from before the restore are stale
         self.stdout.write(
             f"Restored {path.name} (made {manifest['created_at']}): {self._summary()}, "
             f"{len(media)} media files into {media_root}."
