@@ -10,7 +10,8 @@
 # the code in /opt/qrgate/app with its own venv (/opt/qrgate/venv, from requirements.lock),
 # /etc/qrgate/qrgate.env (mode 0640, generated SECRET_KEY) on the first run, migrate,
 # collectstatic, the first administrator, the systemd units (qrgate.service, the nightly
-# qrgate-backup.timer, the outbox worker qrgate-worker.service) enabled and started or
+# qrgate-backup.timer, the outbox worker qrgate-worker.service, the 5-minute
+# qrgate-reports.timer for scheduled reports) enabled and started or
 # reloaded, and Caddy as the HTTPS front with its own local certificate authority. It ends
 # by printing the addresses to open.
 #
@@ -178,7 +179,8 @@ manage ensure_admin --password-file "$PASSWORD_FILE"
 say "Installing the systemd units in $UNIT_DIR"
 install -d -m 0755 "$UNIT_DIR"
 unit_changed=0
-for unit in qrgate.service qrgate-backup.service qrgate-backup.timer qrgate-worker.service; do
+for unit in qrgate.service qrgate-backup.service qrgate-backup.timer qrgate-worker.service \
+        qrgate-reports.service qrgate-reports.timer; do
     tmp=$(mktemp)
     sed -e "s#/opt/qrgate#$PREFIX#g" -e "s#/etc/qrgate#$ETC#g" -e "s#/var/lib/qrgate#$DATA#g" \
         -e "s#^User=qrgate#User=$SVC_USER#" -e "s#^Group=qrgate#Group=$SVC_GROUP#" \
@@ -190,7 +192,7 @@ for unit in qrgate.service qrgate-backup.service qrgate-backup.timer qrgate-work
     rm -f "$tmp"
 done
 "$SYSTEMCTL" daemon-reload
-"$SYSTEMCTL" enable qrgate.service qrgate-backup.timer
+"$SYSTEMCTL" enable qrgate.service qrgate-backup.timer qrgate-reports.timer
 if [ "$unit_changed" = 1 ]; then
     # A new command line or new hardening needs a real restart (a few seconds).
     "$SYSTEMCTL" restart qrgate.service
@@ -198,7 +200,7 @@ else
     # Graceful: new workers on the new code, requests in flight finish on the old ones.
     "$SYSTEMCTL" reload-or-restart qrgate.service
 fi
-"$SYSTEMCTL" start qrgate-backup.timer
+"$SYSTEMCTL" start qrgate-backup.timer qrgate-reports.timer
 # The outbox worker (webhooks, e-mail alerts) restarts on the new code; what is pending
 # waits in the database.
 "$SYSTEMCTL" enable qrgate-worker.service
@@ -263,3 +265,4 @@ fi
 echo "  Settings:              $ENV_FILE   then: sudo systemctl restart qrgate"
 echo "  Logs:                  journalctl -u qrgate -f"
 echo "  Backups:               $(get_env BACKUP_DIR | grep . || echo "$DATA/backups"), every night (qrgate-backup.timer)"
+echo "  Scheduled reports:     checked every 5 minutes (qrgate-reports.timer), mailed through EMAIL_URL"

@@ -1,6 +1,7 @@
 """QRGate settings: one module, every value from the environment (see .env.example)."""
 
 import secrets
+import socket
 from pathlib import Path
 
 import environ
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "accounts",
     "stations",
     "drivers",
+    "reports",
     "qrgate",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -259,6 +261,11 @@ SPECTACULAR_SETTINGS = {
 # that a cursor never passes one whose transaction has not committed (PostgreSQL hands out
 # ids before the commit, so a lower id can appear after a higher one was read).
 API_SETTLE_SECONDS = env.float("API_SETTLE_SECONDS", default=2)
+# Scheduled reports (reports/): attached up to this size, else a link for each subscriber,
+# valid this long. Links in mails start with REPORTS_BASE_URL (the address users open the app at).
+REPORT_ATTACH_MAX_BYTES = env.int("REPORT_ATTACH_MAX_MB", default=5) * 1024 * 1024
+REPORT_LINK_MAX_AGE = env.int("REPORT_LINK_DAYS", default=7) * 86400
+REPORTS_BASE_URL = env.str("PUBLIC_URL", default="") or f"http://{socket.getfqdn()}"
 
 LOGGING = {
     "version": 1,

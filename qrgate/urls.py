@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("stations.urls")),
     path("", include("drivers.urls")),
+    path("", include("reports.urls")),
 ]
 
 handler403 = "accounts.views.forbidden"

@@ -20,7 +20,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
-UNITS = ["qrgate.service", "qrgate-backup.service", "qrgate-backup.timer", "qrgate-worker.service"]
+UNITS = ["qrgate.service", "qrgate-backup.service", "qrgate-backup.timer", "qrgate-worker.service",
+         "qrgate-reports.service", "qrgate-reports.timer"]
 needs_systemd_analyze = pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze missing")
 
 
@@ -120,7 +121,8 @@ def test_the_unit_files_pass_systemd_analyze_verify(tmp_path):
 
 
 @needs_systemd_analyze
-@pytest.mark.parametrize("unit", ["qrgate.service", "qrgate-backup.service", "qrgate-worker.service"])
+@pytest.mark.parametrize("unit", ["qrgate.service", "qrgate-backup.service", "qrgate-worker.service",
+                                  "qrgate-reports.service"])
 def test_the_services_are_hardened_to_an_exposure_of_at_most_2_5(tmp_path, unit):
     folder = units_with_real_paths(tmp_path)
     assert exposure(folder / unit) <= 2.5

@@ -75,6 +75,12 @@ ROLES_ALLOWED = {
     "drivers:documents_expiring": MANAGERS,
     "drivers:driver_documents": MANAGERS,
     "drivers:turnaround": MANAGERS,
+    # saved filters and scheduled reports (issue 16): owner / subscriber checks in reports/tests
+    "reports:save_filter": POST_ONLY,
+    "reports:apply_filter": SPECIAL,  # a redirect to the history, for the owner or when shared
+    "reports:delete_filter": POST_ONLY,
+    "reports:schedule": SPECIAL,  # the filter's owner only (404 for anyone else)
+    "reports:download": SPECIAL,  # only with a link signed for the logged-in subscriber
 }
 
 # A query string that makes the GET a real page view (values filled like path parameters).

@@ -52,3 +52,37 @@ def test_filter_then_export_csv_and_xlsx(page, live_server, login, supervisor, c
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 3
     assert {r[4] for r in rows[1:]} == {"Ana Núñez"} and {r[8] for r in rows[1:]} == {"E1"}
+
+
+def test_save_the_filters_under_a_name_and_find_them_in_the_menu(page, live_server, login, supervisor, caseta,
+                                                                  stations, make_driver, settings, screenshot_dir):
+    from accounts.models import Role
+    from conftest import make_user
+    from reports.services import save_filter
+
+    settings.SCAN_DUPLICATE_WINDOW_SECONDS = 0
+    for name in ("Ana Núñez", "Beto Lara"):
+        record_scan(code=make_driver(full_name=name).badge_code, station=stations["entry"], operator=caseta)
+    other = make_user("gerente", Role.SUPERVISOR, first_name="Laura", last_name="Gil")
+    save_filter(owner=other, name="Salidas de hoy", query={"direction": "out"}, period="today", shared=True)
+
+    login(page, supervisor)
+    page.goto(f"{live_server.url}/history/")
+    page.select_option("#id_station", str(stations["entry"].pk))
+    page.click("#history-filters button[type=submit]")
+    page.click("#saved-filters summary")
+    page.fill("#save-filter input[name=name]", "Báscula, semana pasada")
+    page.select_option("#save-filter select[name=period]", "last_week")
+    page.check("#save-filter input[name=shared]")
+    page.click("#save-filter button[type=submit]")
+    # Back on the history with the saved filter applied: last week's dates, station E1.
+    expect(page.locator("#id_station")).to_have_value(str(stations["entry"].pk))
+    expect(page.locator("#id_date_from")).not_to_have_value("")
+    page.click("#saved-filters summary")
+    menu = page.locator("#saved-filters .saved-list")
+    expect(menu).to_contain_text("Báscula, semana pasada")
+    expect(menu).to_contain_text("compartido por Laura Gil")
+    page.screenshot(path=str(screenshot_dir / "history_saved_filters.png"), full_page=False)
+
+    page.click("text=Salidas de hoy")
+    expect(page.locator("#id_direction")).to_have_value("out")
