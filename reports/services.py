@@ -173,9 +173,8 @@ class RunSummary:
     failed: list = field(default_factory=list)
     due: list = field(default_factory=list)
 
-    def __str__(self):
-        return _("%(due)s report(s) due, %(sent)s sent, %(failed)s failed.") % {
-            "due": len(self.due), "sent": len(self.sent), "failed": len(self.failed)}
+    def __str__(self):  # the command's line in the journal, in English like the rest of the log
+        return f"{len(self.due)} report(s) due, {len(self.sent)} sent, {len(self.failed)} failed."
 
 
 def reports_dir() -> Path:
