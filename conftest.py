@@ -2,7 +2,6 @@
 
 import importlib
 import itertools
-import os
 
 import pytest
 from django.contrib.auth.models import Group
@@ -136,13 +135,3 @@ def _fast_password_hasher(settings):
     # PBKDF2's default rounds cost about a second per test user; tests need no strong hash.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-
-def pytest_sessionfinish(session, exitstatus):
-    # The SQLite backend's write-lock file of this run's test database (qrgate/db/sqlite3).
-    from django.conf import settings
-
-    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
-    if name:
-        for leftover in (f"{name}.writelock", f"{name}-wal", f"{name}-shm"):
-            if os.path.exists(leftover):
-                os.remove(leftover)

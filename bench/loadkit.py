@@ -294,7 +294,9 @@ def run_clients(port: int, plant: Plant, *, clients: int, scans: int, seed: int 
     ready = threading.Barrier(clients + 1)
 
     def work(index: int):
-        client = Client(port)
+        # Logins of 20 booths at once hash 20 passwords (PBKDF2) on a shared 2-core machine:
+        # give them time; a hang is still reported, only later.
+        client = Client(port, timeout=120)
         try:
             client.login(plant.users[index % len(plant.users)])
         except Exception as exc:

@@ -30,9 +30,10 @@ def settings_in(tmp_path, **env):
 def test_defaults_are_safe_sqlite_in_the_data_folder_spanish_and_mexico_city(tmp_path):
     s = settings_in(tmp_path)
     assert s["debug"] is False
-    assert s["engine"] == "qrgate.db.sqlite3" and s["name"].startswith(str(tmp_path))
+    assert s["engine"] == "django.db.backends.sqlite3" and s["name"].startswith(str(tmp_path))
     assert s["tz"] == "America/Mexico_City" and s["lang"] == "es"
-    assert s["opts"]["transaction_mode"] == "IMMEDIATE" and "journal_mode=WAL" in s["opts"]["init_command"]
+    assert s["opts"]["transaction_mode"] == "IMMEDIATE" and s["opts"]["timeout"] == 20
+    assert s["opts"]["init_command"] == "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 
 
 def test_the_secret_key_is_generated_once_and_kept(tmp_path):
