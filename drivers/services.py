@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from stations.models import Station, StationKind
 
+from . import checks
 from .models import (
     Ban,
     Direction,
@@ -116,6 +117,14 @@ def _message(reason: str, *, driver=None, direction=None, detail="") -> str:
         ScanReason.NOT_INSIDE: _("%(name)s is not inside; no entry was recorded.") % {"name": name},
         ScanReason.STATION_INACTIVE: _("This station is disabled."),
         ScanReason.FORBIDDEN: _("You are not allowed to force this movement."),
+        ScanReason.DOCUMENT_MISSING: _("MISSING DOCUMENT: %(name)s has no %(detail)s on file. No entry was recorded.")
+        % {"name": name, "detail": detail},
+        ScanReason.DOCUMENT_EXPIRED: _("EXPIRED DOCUMENT: %(name)s, %(detail)s. No entry was recorded.")
+        % {"name": name, "detail": detail},
+        ScanReason.ROUTE_INCOMPLETE: _("ROUTE NOT FINISHED: %(name)s has not passed %(detail)s. No exit was recorded.")
+        % {"name": name, "detail": detail},
+        ScanReason.SEAL_MISMATCH: _("SEALS DO NOT MATCH: %(name)s, %(detail)s. No exit was recorded.")
+        % {"name": name, "detail": detail},
     }[reason]
 
 
@@ -275,7 +284,8 @@ def _lock_driver(**lookup) -> Driver | None:
     return Driver.objects.select_for_update().filter(**lookup).first()
 
 
-def _driver_state(driver: Driver, *, station: Station, at: datetime, now: datetime, nonce: str | None) -> dict:
+def _driver_state(driver: Driver, *, station: Station, at: datetime, now: datetime, nonce: str | None,
+                  extra: dict) -> dict:
     """All the state the scan rules need, in one query; run it after _lock_driver.
 
     It must be a statement of its own, after the lock: PostgreSQL evaluates a statement's
@@ -307,10 +317,11 @@ def _driver_state(driver: Driver, *, station: Station, at: datetime, now: dateti
     if nonce:
         checks["seen_movement_id"] = Subquery(Movement.objects.filter(nonce=nonce).values("pk")[:1])
         checks["seen_refused_id"] = Subquery(RefusedScan.objects.filter(nonce=nonce).values("pk")[:1])
+    checks.update(extra)  # the plant's configured checks (drivers/checks.py)
     return Driver.objects.filter(pk=driver.pk).annotate(**checks).values(*checks).get()
 
 
-VISIT_STATE_FIELDS = ("id", "entered_at", "entry_station_id", "last_station_id", "last_seen_at", "plate")
+VISIT_STATE_FIELDS = ("id", "entered_at", "entry_station_id", "last_station_id", "last_seen_at", "plate", "route_id")
 
 
 def _visit_from_state(state: dict, driver: Driver) -> Visit | None:
@@ -334,6 +345,9 @@ def record_scan(
     note: str = "",
     source: str = Source.SCAN,
     scanned_at: datetime | None = None,
+    route: str | None = None,
+    vehicle: dict | None = None,
+    seals: list[str] | None = None,
 ) -> ScanResult:
     """Record one scan of `code` at `station` by `operator`, following every gate rule.
 
@@ -344,6 +358,15 @@ def record_scan(
     badge, station and operator are the same. Raises ScanError (with its `code`) for a
     call that cannot be carried out: a malformed nonce or direction, a force without a
     reason, a nonce already used for another scan (`nonce_conflict`); nothing is written.
+
+    The plant's checks (drivers/checks.py): an entry may name a `route` (an active
+    route's code; else the station's default route, if active) and carry a `vehicle`
+    ({"plate", "trailers", "seals"}); an exit gives the `seals` it sees. After the ban and
+    anti-passback, an entry is refused for a missing (`document_missing`), then an
+    expired document (`document_expired`); an exit for an unfinished route
+    (`route_incomplete`), then seals that differ at a station that checks them
+    (`seal_mismatch`); all forceable. An unknown or inactive route (`unknown_route`), or
+    a malformed vehicle or seal list (`invalid_vehicle`, `invalid_seals`) is a ScanError.
     """
     if nonce is not None and (not isinstance(nonce, str) or not NONCE_RE.fullmatch(nonce)):
         raise ScanError(_("The nonce must be 1 to 64 letters, digits or -_.:"), code="invalid_nonce")
@@ -352,11 +375,18 @@ def record_scan(
     note = (note or "").strip() if isinstance(note, str) else ""
     if force and not note:
         raise ScanError(_("A forced movement needs a reason."), code="reason_required")
+    try:
+        route = checks.resolve_route(route)
+        vehicle = checks.parse_vehicle(vehicle)
+        seals = checks.parse_seals(seals)
+    except checks.CheckInputError as exc:
+        raise ScanError(str(exc), code=exc.code) from None
 
     now = timezone.now()
     at, is_late = _scan_time(scanned_at, now)
     scan = dict(code=code, station=station, operator=operator, nonce=nonce, direction=direction,
-                force=force, note=note, source=source, now=now, at=at, is_late=is_late)
+                force=force, note=note, source=source, now=now, at=at, is_late=is_late,
+                route=route, vehicle=vehicle, seals=seals)
     try:
         # One short transaction: on SQLite the IMMEDIATE BEGIN takes the single write lock,
         # so everything in it is kept to the lock, one state query and the writes.
@@ -371,7 +401,8 @@ def record_scan(
         raise
 
 
-def _record(*, code, station, operator, nonce, direction, force, note, source, now, at, is_late) -> ScanResult:
+def _record(*, code, station, operator, nonce, direction, force, note, source, now, at, is_late,
+            route, vehicle, seals) -> ScanResult:
     refuse = dict(raw=code, station=station, operator=operator, nonce=nonce, source=source, at=at)
     badge = normalize_badge_code(code) if station.is_active else None
     driver = _lock_driver(badge_code=badge) if badge else None
@@ -389,7 +420,9 @@ def _record(*, code, station, operator, nonce, direction, force, note, source, n
             return _refuse(ScanReason.REVOKED, driver=revoked.driver, **refuse)
         return _refuse(ScanReason.UNKNOWN, **refuse)
 
-    state = _driver_state(driver, station=station, at=at, now=now, nonce=nonce)
+    today = timezone.localdate(now)
+    state = _driver_state(driver, station=station, at=at, now=now, nonce=nonce,
+                          extra=checks.state_annotations(station=station, today=today, route=route))
     if nonce and (state["seen_movement_id"] or state["seen_refused_id"]):
         seen = (state["seen_movement_id"], "m") if state["seen_movement_id"] else (state["seen_refused_id"], "r")
         return _replay_seen(*seen, code=code, station=station, operator=operator)
@@ -406,8 +439,13 @@ def _record(*, code, station, operator, nonce, direction, force, note, source, n
     blocked = (wanted == Direction.IN and visit is not None and ScanReason.ALREADY_INSIDE) or (
         wanted in (Direction.OUT, Direction.PASS) and visit is None and ScanReason.NOT_INSIDE
     )
+    detail = ""
+    if not blocked and wanted == Direction.IN:
+        blocked, detail = checks.entry_refusal(state, driver=driver, today=today) or (None, "")
+    elif not blocked and wanted == Direction.OUT:
+        blocked, detail = checks.exit_refusal(state, visit=visit, station=station, seals=seals) or (None, "")
     if blocked and not force:
-        return _refuse(blocked, driver=driver, direction=wanted, visit=visit, **refuse)
+        return _refuse(blocked, driver=driver, direction=wanted, visit=visit, detail=detail, **refuse)
     if force and not (operator and operator.has_perm("drivers.force_movement")):
         return _refuse(ScanReason.FORBIDDEN, driver=driver, direction=wanted, visit=visit, **refuse)
 
@@ -424,14 +462,21 @@ def _record(*, code, station, operator, nonce, direction, force, note, source, n
         nonce=nonce,
         plate=driver.plate,
     )
-    movement.visit = _move(driver, station, wanted, visit, at)
+    if wanted == Direction.IN:
+        route_id = route.pk if route else state.get("default_route_id")
+        movement.visit = _move(driver, station, wanted, visit, at, route_id=route_id, vehicle=vehicle)
+    else:
+        movement.visit = _move(driver, station, wanted, visit, at, exit_seals=seals)
+    if movement.visit is not None:
+        movement.plate = movement.visit.plate  # the vehicle of this visit, else his usual one
     movement.save()
     # Known under the driver's lock, so can_annul needs no query for it.
     movement.is_latest = not state["newer_exists"]
     return _result_from_movement(movement)
 
 
-def _move(driver: Driver, station: Station | None, direction: str, visit: Visit | None, at) -> Visit | None:
+def _move(driver: Driver, station: Station | None, direction: str, visit: Visit | None, at, *,
+          route_id=None, vehicle: checks.Vehicle | None = None, exit_seals=None) -> Visit | None:
     """Update presence for an accepted movement; returns the visit it belongs to."""
     if direction == Direction.IN:
         if visit is not None:  # forced entry over an open visit: close it where it stood
@@ -443,7 +488,10 @@ def _move(driver: Driver, station: Station | None, direction: str, visit: Visit 
             entry_station=station,
             last_station=station,
             last_seen_at=at,
-            plate=driver.plate,
+            plate=vehicle.plate if vehicle and vehicle.plate is not None else driver.plate,
+            trailers=(vehicle.trailers if vehicle else None) or [],
+            seals=(vehicle.seals if vehicle else None) or [],
+            route_id=route_id,
         )
     if visit is None:  # forced exit or pass of a driver the system thought outside
         return None
@@ -452,6 +500,9 @@ def _move(driver: Driver, station: Station | None, direction: str, visit: Visit 
         visit.left_at = max(at, visit.entered_at)
         visit.exit_station = station
         fields += ["left_at", "exit_station"]
+        if exit_seals is not None:
+            visit.exit_seals = exit_seals
+            fields.append("exit_seals")
     visit.last_station = station or visit.last_station
     visit.last_seen_at = max(at, visit.last_seen_at)
     visit.save(update_fields=fields)
@@ -613,3 +664,38 @@ def reissue_badge(driver: Driver, *, by, reason: str = "") -> str:
     driver.badge_issued_at = timezone.now()
     driver.save(update_fields=["badge_code", "badge_issued_at", "updated_at"])
     return driver.badge_code
+
+
+# The guard types the trailers and seals just after the entry; later changes are not his.
+VEHICLE_EDIT_MINUTES = 15
+
+
+@transaction.atomic
+def set_visit_vehicle(*, visit: Visit, by, vehicle: dict) -> Visit:
+    """Add or correct the vehicle of an open visit ({"plate", "trailers", "seals"}; a key
+    left out keeps its value) within VEHICLE_EDIT_MINUTES of its entry. ScanError codes:
+    invalid_vehicle, visit_closed, vehicle_too_late."""
+    try:
+        data = checks.parse_vehicle(vehicle)
+    except checks.CheckInputError as exc:
+        raise ScanError(str(exc), code=exc.code) from None
+    if data is None:
+        raise ScanError(_("The vehicle must be an object with plate, trailers and seals."), code="invalid_vehicle")
+    _lock_driver(pk=visit.driver_id)
+    visit = Visit.objects.get(pk=visit.pk)
+    if visit.left_at is not None:
+        raise ScanError(_("This visit is over: its vehicle can no longer be changed."), code="visit_closed")
+    if visit.entered_at < timezone.now() - timedelta(minutes=VEHICLE_EDIT_MINUTES):
+        raise ScanError(
+            _("The vehicle can be added only within %(minutes)d minutes of the entry.")
+            % {"minutes": VEHICLE_EDIT_MINUTES},
+            code="vehicle_too_late",
+        )
+    if data.plate is not None:
+        visit.plate = data.plate
+    if data.trailers is not None:
+        visit.trailers = data.trailers
+    if data.seals is not None:
+        visit.seals = data.seals
+    visit.save(update_fields=["plate", "trailers", "seals"])
+    return visit
