@@ -122,10 +122,6 @@ def state_annotations(*, station: Station, today: date, route: Route | None) -> 
                 route__visits__driver=OuterRef("pk"), route__visits__left_at__isnull=True
             ).filter(~Exists(done))
         )
-        if station.checks_seals:
-            found["entry_seals"] = Subquery(
-                Visit.objects.filter(driver=OuterRef("pk"), left_at__isnull=True).values("seals")[:1]
-            )
     return found
 
 
@@ -181,7 +177,8 @@ def seal_difference(entry_seals: list[str], exit_seals: list[str] | None) -> str
 
 
 def exit_refusal(state: dict, *, visit: Visit | None, station: Station, seals: list[str] | None):
-    """(reason, detail) when the route or the seals hold this exit, else None."""
+    """(reason, detail) when the route or the seals hold this exit, else None. `visit` is
+    the open visit as the state query read it (with its route and seals)."""
     if visit is None:
         return None
     if state.get("route_missing"):
@@ -189,10 +186,7 @@ def exit_refusal(state: dict, *, visit: Visit | None, station: Station, seals: l
         if progress and progress["missing"]:
             return ScanReason.ROUTE_INCOMPLETE, ", ".join(progress["missing"])
     if station.checks_seals:
-        entry_seals = state.get("entry_seals")
-        if entry_seals is None:
-            entry_seals = visit.seals
-        difference = seal_difference(entry_seals, seals)
+        difference = seal_difference(visit.seals, seals)
         if difference:
             return ScanReason.SEAL_MISMATCH, difference
     return None

@@ -321,7 +321,8 @@ def _driver_state(driver: Driver, *, station: Station, at: datetime, now: dateti
     return Driver.objects.filter(pk=driver.pk).annotate(**checks).values(*checks).get()
 
 
-VISIT_STATE_FIELDS = ("id", "entered_at", "entry_station_id", "last_station_id", "last_seen_at", "plate", "route_id")
+VISIT_STATE_FIELDS = ("id", "entered_at", "entry_station_id", "last_station_id", "last_seen_at", "plate",
+                      "route_id", "trailers", "seals")
 
 
 def _visit_from_state(state: dict, driver: Driver) -> Visit | None:

@@ -22,6 +22,7 @@ urlpatterns = [
     path("scan/recent/", scan_views.scan_recent, name="scan_recent"),
     path("api/scan/", api_views.api_scan, name="api_scan"),
     path("api/scan/annul/", api_views.api_annul, name="api_annul"),
+    path("api/scan/vehicle/", api_views.api_vehicle, name="api_vehicle"),
     # --- monitoring screens (issue 4) ---
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("active/", active_views.active, name="active"),

@@ -50,6 +50,7 @@ ROLES_ALLOWED = {
     "drivers:scan_recent": STAFF,
     "drivers:api_scan": POST_ONLY,
     "drivers:api_annul": POST_ONLY,
+    "drivers:api_vehicle": POST_ONLY,
     # monitoring screens (issue 4)
     "drivers:dashboard": MANAGERS,
     "drivers:active": STAFF,

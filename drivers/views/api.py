@@ -26,11 +26,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from drivers.models import Direction, Movement, ScanReason, Source, Visit
-from drivers.services import ScanError, ScanResult, annul_movement, can_annul, record_scan
+from drivers import selectors
+from drivers.services import ScanError, ScanResult, annul_movement, can_annul, record_scan, set_visit_vehicle
 from stations.models import Station
 
 # Refusals that a user with drivers.force_movement may override from the result panel.
-FORCIBLE_REASONS = {ScanReason.ALREADY_INSIDE, ScanReason.NOT_INSIDE}
+FORCIBLE_REASONS = {
+    ScanReason.ALREADY_INSIDE, ScanReason.NOT_INSIDE,
+    ScanReason.DOCUMENT_MISSING, ScanReason.DOCUMENT_EXPIRED, ScanReason.ROUTE_INCOMPLETE, ScanReason.SEAL_MISMATCH,
+}
 # A ScanError's code decides the status; any other code is a 400.
 STATUS_BY_CODE = {"nonce_conflict": 409, "annul_forbidden": 403}
 
@@ -172,13 +176,30 @@ def _duration(delta: timedelta) -> str:
     return _("%(minutes)d min") % {"minutes": minutes}
 
 
-def _driver_json(result: ScanResult) -> dict | None:
+def _result_visit(result: ScanResult) -> Visit | None:
+    visit = result.visit
+    if visit is None and not result.accepted and result.driver is not None:
+        visit = Visit.objects.open().filter(driver=result.driver).first()
+    return visit
+
+
+def _visit_json(visit: Visit | None) -> dict | None:
+    """The visit's vehicle and route (stops done and missing); None outside a visit."""
+    if visit is None or visit.pk is None:
+        return None
+    return {
+        "id": visit.pk,
+        "plate": visit.plate,
+        "trailers": list(visit.trailers or []),
+        "seals": list(visit.seals or []),
+        "route": selectors.route_progress(visit),  # no query for a visit without a route
+    }
+
+
+def _driver_json(result: ScanResult, visit: Visit | None = None) -> dict | None:
     driver = result.driver
     if driver is None:
         return None
-    visit = result.visit
-    if visit is None and not result.accepted:
-        visit = Visit.objects.open().filter(driver=driver).first()
     inside_since = time_inside = None
     if visit is not None:
         inside_since = timezone.localtime(visit.entered_at).isoformat()
@@ -200,6 +221,7 @@ def scan_result_json(result: ScanResult, user) -> dict:
     the service would accept them)."""
     movement = result.movement
     at = movement.at if movement else (result.refused.at if result.refused else timezone.now())
+    visit = _result_visit(result)
     return {
         "accepted": result.accepted,
         "reason": str(result.reason),
@@ -209,7 +231,8 @@ def scan_result_json(result: ScanResult, user) -> dict:
         "replayed": result.replayed,
         "movement_id": movement.pk if movement else None,
         "late": bool(movement and movement.is_late),
-        "driver": _driver_json(result),
+        "driver": _driver_json(result, visit),
+        "visit": _visit_json(visit),
         "forcible": (
             not result.accepted
             and result.reason in FORCIBLE_REASONS
@@ -224,7 +247,8 @@ def scan_result_json(result: ScanResult, user) -> dict:
 
 @api_view("drivers.record_movement")
 def api_scan(request):
-    """POST {"code", "station", "nonce"?, "direction"?, "force"?, "note"?, "scanned_at"?}."""
+    """POST {"code", "station", "nonce"?, "direction"?, "force"?, "note"?, "scanned_at"?,
+    "route"?, "vehicle"? {"plate", "trailers", "seals"}, "seals"?}."""
     data = _json_body(request)
     code = _field(data, "code", str, required=True)
     if not code.strip():
@@ -240,8 +264,30 @@ def api_scan(request):
         note=_text(_field(data, "note", str)),
         source=Source.SCAN,
         scanned_at=_scanned_at(data),
+        route=_field(data, "route", str),
+        vehicle=_field(data, "vehicle", dict),
+        seals=_field(data, "seals", list),
     )
     return JsonResponse(scan_result_json(result, request.user))
+
+
+@api_view("drivers.record_movement")
+def api_vehicle(request):
+    """POST {"movement_id", "station", "vehicle": {"plate"?, "trailers"?, "seals"?}}: the
+    vehicle of the visit that this station's entry `movement_id` opened, added just after it."""
+    data = _json_body(request)
+    movement_id = _field(data, "movement_id", int, required=True)
+    if not 0 < movement_id < 2**63:
+        raise BadRequest(_("Unknown movement."), code="unknown_movement")
+    station = _station(data)
+    vehicle = _field(data, "vehicle", dict, required=True)
+    movement = Movement.objects.filter(pk=movement_id, direction=Direction.IN).select_related("visit").first()
+    if movement is None or movement.visit is None or movement.annulled_at:
+        raise BadRequest(_("Unknown movement."), code="unknown_movement")
+    if movement.station_id != station.pk:
+        raise BadRequest(_("Only the station that recorded the entry can add its vehicle."), code="wrong_station")
+    visit = set_visit_vehicle(visit=movement.visit, by=request.user, vehicle=vehicle)
+    return JsonResponse({"saved": True, "visit": _visit_json(visit), "message": _("Vehicle saved.")})
 
 
 @api_view("drivers.annul_movement")
