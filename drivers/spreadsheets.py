@@ -9,10 +9,12 @@ typed.
 stream_xlsx() writes a workbook as a ZIP streamed by stream-zip while the rows are read:
 the sheet XML is written here (inline strings, so no shared-strings table to hold in
 memory; dates as numeric serials with a date style; a bold frozen header row; column
-widths). Each member is ZIP_32 with a data descriptor, the layout Excel reads from every
-streaming writer: Excel refuses ZIP64 records where they are not needed (a streamed ZIP64
-member always carries them), and a sheet holds at most 1 048 576 rows anyway, so the sheet
-stops at Excel's row limit (or before 4 GB of XML) and says so in its last sheet.
+widths). Each member is ZIP_32 with a data descriptor (what Python's zipfile writes to a
+stream it cannot seek): Excel and LibreOffice have been reported to refuse or "repair"
+files carrying ZIP64 records that were not needed (minizip-ng #894, SharpCompress #601),
+and a streamed ZIP_64 member always carries them. A sheet holds at most 1 048 576 rows
+anyway, so the sheet stops at Excel's row limit (or before 4 GB of XML) and the caller
+can say so (Sheet.truncated).
 """
 
 import re

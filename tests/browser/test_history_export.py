@@ -63,7 +63,7 @@ def test_save_the_filters_under_a_name_and_find_them_in_the_menu(page, live_serv
     settings.SCAN_DUPLICATE_WINDOW_SECONDS = 0
     for name in ("Ana Núñez", "Beto Lara"):
         record_scan(code=make_driver(full_name=name).badge_code, station=stations["entry"], operator=caseta)
-    other = make_user("gerente", Role.SUPERVISOR, first_name="Laura", last_name="Gil")
+    other = make_user("gerente", Role.SUPERVISOR, first_name="Laura", last_name="Gil", email="laura@plant.example")
     save_filter(owner=other, name="Salidas de hoy", query={"direction": "out"}, period="today", shared=True)
 
     login(page, supervisor)
@@ -86,3 +86,15 @@ def test_save_the_filters_under_a_name_and_find_them_in_the_menu(page, live_serv
 
     page.click("text=Salidas de hoy")
     expect(page.locator("#id_direction")).to_have_value("out")
+
+    # Schedule one's own filter: every Monday at 07:00, to Laura.
+    page.click("#saved-filters summary")
+    page.click("#saved-filters >> text=Programar / envíos")
+    page.select_option("#id_frequency", "weekly")
+    page.select_option("#id_weekday", "0")
+    page.select_option("#id_hour", "7")
+    page.check("text=Laura Gil <laura@plant.example>")
+    page.click("#schedule-form button[type=submit]")
+    expect(page.locator(".messages")).to_contain_text("Informe programado")
+    expect(page.locator("main")).to_contain_text("Programado: Lunes a las 07:00")
+    page.screenshot(path=str(screenshot_dir / "report_schedule.png"), full_page=True)
