@@ -134,3 +134,16 @@ def test_the_recent_list_changes_when_an_undo_button_goes(client, caseta, driver
 def test_the_recent_poll_of_an_ended_session_is_a_401_not_the_login_page(client, stations):
     r = client.get("/scan/recent/?station=G1", HTTP_HX_REQUEST="true")
     assert r.status_code == 401 and b"id_password" not in r.content
+
+
+def test_a_booth_is_offered_undo_on_its_own_scans_only(client, caseta, make_driver, stations):
+    from conftest import make_user
+
+    other_booth = make_user("caseta2", "Caseta")
+    theirs, mine = make_driver(full_name="Chofer De Otro"), make_driver(full_name="Chofer Mío")
+    theirs_move = services.record_scan(code=theirs.badge_code, station=stations["gate"], operator=other_booth)
+    mine_move = services.record_scan(code=mine.badge_code, station=stations["gate"], operator=caseta)
+    client.force_login(caseta)
+    html = client.get("/scan/recent/?station=G1").content.decode()
+    assert f'data-undo="{mine_move.movement.pk}"' in html
+    assert f'data-undo="{theirs_move.movement.pk}"' not in html

@@ -5,14 +5,17 @@ import time
 
 import pytest
 from PIL import Image, ImageDraw
+from django.contrib.sessions.models import Session
 from playwright.sync_api import expect
 
+from conftest import make_user
 from drivers import services as driver_services
 from drivers.models import Movement, RefusedScan, Source
 from stations import services as kiosk
+from stations.models import Station
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS
-from .fakecam import qr_video
+from .fakecam import qr_frame, qr_video, write_y4m
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -326,3 +329,151 @@ def test_self_check_in_with_the_rotating_kiosk_code(browser, login, live_server,
     assert Movement.objects.count() == 1
     kiosk_ctx.close()
     phone.close()
+
+
+def fake_camera_page(browser_type, browser_type_launch_args, video):
+    browser = browser_type.launch(**{
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": CHROMIUM_ARGS + [
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    })
+    return browser, browser.new_context(locale="es-MX", viewport={"width": 1280, "height": 800}).new_page()
+
+
+def test_no_qr_content_stops_the_camera_and_the_badge_after_it_is_recorded(
+    browser_type, browser_type_launch_args, live_server, caseta, driver, stations, tmp_path, screenshot_dir
+):
+    # In front of the camera, one after the other: a station QR with a bad percent code (it
+    # used to throw inside the decode loop and silence the camera), binary bytes, more text
+    # than any badge, and at last the driver's badge.
+    odd = [("https://x/scan/?station=%ZZ", 15), (bytes(range(256)), 15), ("Z" * 900, 15)]
+    frames = [frame for content, n in odd for frame in [qr_frame(content)] * n]
+    video = write_y4m(tmp_path / "odd.y4m", frames + [qr_frame(driver.badge_code)] * 60)
+    browser, page = fake_camera_page(browser_type, browser_type_launch_args, video)
+    try:
+        page.goto(f"{live_server.url}/login/")
+        page.fill("#id_username", caseta.username)
+        page.fill("#id_password", "pw-caseta1-123")
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        page.goto(f"{live_server.url}/scan/?station=E1")
+        page.evaluate("""window.heads = [];
+            new MutationObserver(() => window.heads.push(document.getElementById('result-head').textContent))
+              .observe(document.getElementById('result-head'), {childList: true, characterData: true, subtree: true})""")
+        page.locator("#scan-camera-toggle").click()
+        result = expect_result(page, "entry", timeout=25000)
+        expect(result).to_contain_text("José Ramírez")
+        movement = Movement.objects.get()
+        assert (movement.driver, movement.station, movement.direction) == (driver, stations["entry"], "in")
+        # The look-alike station QR was sent as a badge and refused (and logged), the
+        # over-long text shown as an invalid read; the binary bytes decode to no text at all.
+        # The device kept its station.
+        assert RefusedScan.objects.filter(raw_input__contains="station=%ZZ").exists()
+        heads = page.evaluate("window.heads")  # what the result panel showed, in order
+        assert {"RECHAZADO", "NO VÁLIDO"} <= set(heads) and heads[-1] == "ENTRADA"
+        expect(page.locator("#scan-station-name")).to_contain_text("E1")
+        assert page.evaluate("document.body.dataset.camera") == "on"
+    finally:
+        browser.close()
+
+
+def test_a_station_qr_of_another_site_is_only_a_refused_badge(booth_page, driver):
+    page = booth_page
+    scan_with_scanner(page, "https://evil.example/scan/?station=E1")
+    expect_result(page, "refused")
+    expect(page.locator("#station-dialog")).to_be_hidden()
+    expect(page.locator("#scan-station-name")).to_contain_text("G1")
+    assert RefusedScan.objects.get().raw_input.startswith("https://evil.example/scan/")
+
+
+def test_a_lapsed_session_keeps_the_queue_and_sends_it_once_after_logging_in_again(
+    booth_page, caseta, make_driver, live_server, screenshot_dir
+):
+    page = booth_page
+    drivers = [make_driver(full_name=f"Chofer Nocturno {i}") for i in range(3)]
+    page.route("**/api/scan/", lambda route: route.abort())
+    for d in drivers:
+        scan_with_scanner(page, d.badge_code)
+        expect_result(page, "pending")
+    expect(page.locator("#scan-pending .pending-item")).to_have_count(3)
+
+    Session.objects.all().delete()  # the session ends on the server (logout elsewhere, expiry)
+    page.unroute("**/api/scan/")
+    login_banner = page.locator("#scan-login")
+    expect(login_banner).to_be_visible(timeout=15000)
+    expect(login_banner).to_contain_text("Inicie sesión de nuevo")
+    expect(page.locator("#scan-pending .pending-item")).to_have_count(3)  # nothing dropped
+    page.keyboard.press("Escape")
+    page.screenshot(path=screenshot_dir / "scan_log_in_again.png")
+    assert not Movement.objects.exists() and not RefusedScan.objects.exists()
+
+    login_banner.locator("a").click()
+    page.fill("#id_username", caseta.username)
+    page.fill("#id_password", "pw-caseta1-123")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/scan/$"))
+    expect(page.locator("#scan-pending")).to_be_hidden(timeout=15000)
+    expect(page.locator("#scan-login")).to_be_hidden()
+    page.reload()
+    page.wait_for_timeout(4000)  # a flush or two more: nothing is sent again
+    assert sorted(Movement.objects.values_list("driver_id", flat=True)) == sorted(d.pk for d in drivers)
+    assert all(m.operator == caseta for m in Movement.objects.all())
+
+
+def test_a_queued_scan_the_server_will_not_take_is_set_aside_and_the_rest_are_sent(
+    booth_page, make_driver, screenshot_dir
+):
+    page = booth_page
+    first, second, third = (make_driver(full_name=f"Chofer En Cola {i}") for i in range(3))
+    page.route("**/api/scan/", lambda route: route.abort())
+    page.locator("#scan-station-select").select_option("C1")
+    expect(page.locator("#scan-station-name")).to_contain_text("C1")
+    scan_with_scanner(page, first.badge_code)
+    expect_result(page, "pending")
+    page.locator("#scan-station-select").select_option("G1")
+    for d in (second, third):
+        scan_with_scanner(page, d.badge_code)
+        expect_result(page, "pending")
+    Station.objects.filter(code="C1").delete()  # removed by an administrator meanwhile
+
+    page.unroute("**/api/scan/")
+    not_sent = page.locator("#scan-not-sent")
+    expect(not_sent).to_be_visible(timeout=15000)
+    expect(not_sent.locator(".not-sent-item")).to_have_count(1)
+    expect(not_sent).to_contain_text("C1")
+    expect(not_sent).to_contain_text("Estación desconocida")  # the server's own message
+    expect(page.locator("#scan-pending")).to_be_hidden(timeout=15000)
+    assert sorted(Movement.objects.values_list("driver_id", flat=True)) == [second.pk, third.pk]
+
+    # The screen a guard finds after a night offline: one scan set aside, one still waiting.
+    page.route("**/api/scan/", lambda route: route.abort())
+    scan_with_scanner(page, first.badge_code)
+    expect_result(page, "pending")
+    page.keyboard.press("Escape")
+    page.screenshot(path=screenshot_dir / "scan_offline_not_sent.png")
+    page.unroute("**/api/scan/")
+    expect(page.locator("#scan-pending")).to_be_hidden(timeout=15000)
+
+    not_sent.get_by_role("button", name="Descartar").click()
+    expect(not_sent).to_be_hidden()
+    assert Movement.objects.filter(driver=first).count() == 1  # the later scan, at G1
+
+
+def test_undo_is_offered_on_the_booths_own_latest_scan_only(booth_page, make_driver, stations, screenshot_dir):
+    page = booth_page
+    other_booth = make_user("caseta2", "Caseta")
+    theirs, mine = make_driver(full_name="Chofer De Otro"), make_driver(full_name="Chofer Mío")
+    driver_services.record_scan(code=theirs.badge_code, station=stations["gate"], operator=other_booth)
+    scan_with_scanner(page, mine.badge_code)
+    expect_result(page, "entry")
+    expect(page.locator("#result-undo")).to_be_visible()
+    page.keyboard.press("Escape")
+    rows = page.locator("#scan-recent .recent-movement")
+    expect(rows).to_have_count(2, timeout=5000)
+    expect(rows.filter(has_text="Chofer Mío").locator("[data-undo]")).to_have_count(1)
+    expect(rows.filter(has_text="Chofer De Otro").locator("[data-undo]")).to_have_count(0)
+    page.screenshot(path=screenshot_dir / "scan_recent_undo_own.png")
