@@ -45,7 +45,6 @@ bench: install
 
 messages: install
 	$(PY) manage.py makemessages -l es --no-obsolete --ignore=.venv --ignore=var --ignore=bench
-	$(PY) manage.py makemessages -d djangojs -l es --no-obsolete --ignore=.venv --ignore=var --ignore=static/vendor
 	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:

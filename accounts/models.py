@@ -53,9 +53,6 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
 
-    def in_role(self, *roles: str) -> bool:
-        return self.is_superuser or self.groups.filter(name__in=roles).exists()
-
 
 class AuthEvent(models.Model):
     """Security log: logins, failures, lockouts and forbidden accesses."""

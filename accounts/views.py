@@ -44,10 +44,6 @@ class LoginView(auth_views.LoginView):
         return response
 
 
-class LogoutView(auth_views.LogoutView):
-    pass
-
-
 class PasswordChangeView(auth_views.PasswordChangeView):
     """His own password: other sessions of his end at their next request (Django's session
     hash), this one stays open."""

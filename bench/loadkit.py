@@ -41,11 +41,11 @@ for i in range(n):
 """
 FACTS_SCRIPT = """
 import json
-from drivers.models import Driver
+from drivers.models import Ban, Driver
 from stations.models import Station
 print("FACTS" + json.dumps({
     "codes": list(Driver.objects.filter(bans__isnull=True).values_list("badge_code", flat=True)),
-    "banned": list(Driver.objects.banned().values_list("badge_code", flat=True)),
+    "banned": list(Ban.objects.in_force().values_list("driver__badge_code", flat=True)),
     "stations": list(Station.objects.filter(is_active=True).values_list("code", flat=True)),
 }))
 """

@@ -1,12 +1,16 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
-from .forms import ReasonForm
+from .forms import DriverFieldsForm, ReasonForm
 from .models import Ban, DocumentType, Driver, DriverDocument, Movement, RefusedScan, RevokedBadge, Visit
 
 
@@ -72,24 +76,59 @@ def _reason_action(modeladmin, request, queryset, *, title, perm, needs_until, r
     return TemplateResponse(request, "admin/drivers/reason_action.html", context)
 
 
+class DriverAdminForm(DriverFieldsForm):
+    """The registration page's rules and messages, and its photo processing, in the admin."""
+
+    remove_photo = forms.BooleanField(label=_("Remove the photo"), required=False)
+
+    class Meta(DriverFieldsForm.Meta):
+        fields = [*DriverFieldsForm.Meta.fields, "user"]
+
+
 @admin.register(Driver)
 class DriverAdmin(admin.ModelAdmin):
+    form = DriverAdminForm
     list_display = ("full_name", "license_number", "company", "plate", "phone", "created_at")
     list_filter = ("company",)
     search_fields = ("full_name", "license_number", "company", "plate", "badge_code")
-    readonly_fields = ("badge_code", "badge_issued_at", "created_at", "updated_at", "created_by")
+    readonly_fields = ("current_photo", "badge_code", "badge_issued_at", "created_at", "updated_at", "created_by")
     fields = (
-        "full_name", "license_number", "company", "phone", "plate", "photo", "notes", "user",
-        "badge_code", "badge_issued_at", "created_at", "updated_at", "created_by",
+        "full_name", "license_number", "company", "phone", "plate", "current_photo", "photo", "remove_photo",
+        "notes", "user", "badge_code", "badge_issued_at", "created_at", "updated_at", "created_by",
     )
     autocomplete_fields = ("user",)
     inlines = [DriverDocumentInline, BanInline]
     actions = ["ban_drivers", "unban_drivers", "reissue_badges"]
 
+    def get_form(self, request, obj=None, **kwargs):
+        # "photo" here is the form's upload, not the model's field, which no form edits
+        # (set_photo stores it processed): leave it out of the model form's fields.
+        fields = kwargs.get("fields") or flatten_fieldsets(self.get_fieldsets(request, obj))
+        kwargs["fields"] = [f for f in fields if f not in DriverAdminForm.declared_fields]
+        return super().get_form(request, obj, **kwargs)
+
+    @admin.display(description=_("photo"))
+    def current_photo(self, obj):
+        image = obj.photo_thumb or obj.photo
+        if not image:
+            return "—"
+        return format_html('<img src="{}" alt="" width="120" height="160">', reverse("drivers:media", args=[image.name]))
+
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        # Through the services, as every writer: the form met the model's rules already;
+        # set_photo processes the photo and makes the thumbnail the booth shows.
+        photo = {}
+        if form.processed_photo is not None:
+            photo = {"photo": form.processed_photo}
+        elif form.cleaned_data.get("remove_photo"):
+            photo = {"photo": None}
+        if change:
+            changed = [name for name in form.changed_data if name in services.DRIVER_FIELDS]
+            services.update_driver(driver=obj, by=request.user, **form.driver_fields(changed), **photo)
+        else:
+            driver = services.register_driver(by=request.user, **form.driver_fields(), **photo)
+            # The admin goes on with `obj` (its log entry, the redirect to the new row).
+            obj.__dict__.update(driver.__dict__)
 
     @admin.action(description=_("Ban the selected drivers"), permissions=["ban"])
     def ban_drivers(self, request, queryset):

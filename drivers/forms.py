@@ -1,16 +1,15 @@
 import base64
-import re
 import unicodedata
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import photos
-from .models import Driver, normalize_license, normalize_plate, normalize_spaces  # noqa: F401 (used by importing)
+from .services import DRIVER_FIELDS
+from .models import RULE_FIELDS, Driver, normalize_spaces
 
 
 class ReasonForm(forms.Form):
@@ -25,80 +24,10 @@ class ReasonForm(forms.Form):
     )
 
 
-# --- registration and import (issue 5) ---
-
-LICENSE_RE = re.compile(r"[A-Z0-9][A-Z0-9./-]{2,39}")
-PLATE_RE = re.compile(r"[A-Z0-9][A-Z0-9 -]{1,19}")
-PHONE_RE = re.compile(r"\+?[0-9 ()./-]+")
-
-
-
-
 def name_key(text) -> str:
     """Compare names ignoring case, accents and spacing (duplicate detection)."""
     text = unicodedata.normalize("NFKD", normalize_spaces(text))
     return "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-
-
-def validate_full_name(value: str) -> str:
-    value = normalize_spaces(value)
-    if not value:
-        raise ValidationError(gettext("Write the driver's full name."), code="required")
-    if len(value) < 3 or not any(ch.isalpha() for ch in value):
-        raise ValidationError(gettext("Write the driver's full name (first name and surname)."), code="invalid")
-    if len(value) > 120:
-        raise ValidationError(gettext("The name is too long (at most 120 characters)."), code="max_length")
-    return value
-
-
-def validate_license(value: str) -> str:
-    value = normalize_license(value)
-    if not value:
-        raise ValidationError(gettext("Write the licence number."), code="required")
-    if not LICENSE_RE.fullmatch(value):
-        raise ValidationError(
-            gettext("The licence number must be 3 to 40 letters or digits (also - . /)."), code="invalid"
-        )
-    return value
-
-
-def validate_company(value: str) -> str:
-    value = normalize_spaces(value)
-    if not value:
-        raise ValidationError(gettext("Write the carrier company."), code="required")
-    if len(value) > 120:
-        raise ValidationError(gettext("The company is too long (at most 120 characters)."), code="max_length")
-    return value
-
-
-def validate_phone(value: str) -> str:
-    value = normalize_spaces(value)
-    if not value:
-        return ""
-    digits = sum(ch.isdigit() for ch in value)
-    if not PHONE_RE.fullmatch(value) or not 7 <= digits <= 15 or len(value) > 30:
-        raise ValidationError(
-            gettext("The phone number must have 7 to 15 digits (spaces, + and - are allowed)."), code="invalid"
-        )
-    return value
-
-
-def validate_plate(value: str) -> str:
-    value = normalize_plate(value)
-    if not value:
-        return ""
-    if not PLATE_RE.fullmatch(value):
-        raise ValidationError(
-            gettext("The plate must be 2 to 20 letters or digits (spaces and - are allowed)."), code="invalid"
-        )
-    return value
-
-
-def validate_notes(value: str) -> str:
-    value = str(value or "").strip()
-    if len(value) > 2000:
-        raise ValidationError(gettext("The notes are too long (at most 2000 characters)."), code="max_length")
-    return value
 
 
 def same_name_and_company(full_name: str, company: str, exclude_pk=None):
@@ -116,22 +45,71 @@ def same_name_and_company(full_name: str, company: str, exclude_pk=None):
     ]
 
 
-class DriverForm(forms.ModelForm):
-    """Register or edit a driver: every field checked, the photo decoded, duplicates warned."""
+class DriverFieldsForm(forms.ModelForm):
+    """A driver's fields and an optional photo, for the registration page and the admin.
+
+    The rules and their messages are the model's (Driver.full_clean runs in the form's
+    validation, an empty required field says what the model says); the photo is checked
+    and processed here already, so its error shows beside it and the service stores it.
+    Saving is the services' job: `driver_fields()` is what they take.
+    """
 
     photo = forms.FileField(
         label=_("Photo (file)"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
+
+    class Meta:
+        model = Driver
+        fields = ["full_name", "license_number", "company", "phone", "plate", "notes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.processed_photo = None
+        for name, field in self.fields.items():
+            if name in RULE_FIELDS and "blank" in Driver._meta.get_field(name).error_messages:
+                field.error_messages["required"] = Driver._meta.get_field(name).error_messages["blank"]
+
+    def photo_bytes(self) -> bytes | None:
+        upload = self.cleaned_data.get("photo")
+        return photos.read_upload(upload) if upload else None
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            data = self.photo_bytes()
+            if data is not None:
+                self.processed_photo = photos.process(data)
+        except ValidationError as error:
+            self.add_error("photo", error)
+        return cleaned
+
+    def driver_fields(self, names=None) -> dict:
+        """The model fields of this form (or only `names`), for register/update_driver."""
+        names = self._meta.fields if names is None else names
+        return {name: self.cleaned_data[name] for name in names
+                if name in DRIVER_FIELDS and name in self.cleaned_data}
+
+    def add_service_error(self, error: ValidationError) -> None:
+        """Show a service's ValidationError beside the fields it names (the rest on top)."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for name, errors in error.error_dict.items():
+            self.add_error(name if name in self.fields else None, errors)
+
+
+class DriverForm(DriverFieldsForm):
+    """Register or edit a driver at the booth: the photo from a file or the webcam,
+    duplicates of name and company warned before saving."""
+
     photo_data = forms.CharField(required=False, widget=forms.HiddenInput)
     confirm_duplicate = forms.BooleanField(
         label=_("Yes, it is a different person: register anyway"), required=False
     )
 
-    class Meta:
-        model = Driver
-        fields = ["full_name", "license_number", "company", "phone", "plate", "notes"]
+    class Meta(DriverFieldsForm.Meta):
         widgets = {
             "full_name": forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
             "license_number": forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
@@ -143,51 +121,16 @@ class DriverForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.processed_photo = None
         self.duplicates = []
-        for name in ("full_name", "license_number", "company"):
-            self.fields[name].error_messages["required"] = {
-                "full_name": _("Write the driver's full name."),
-                "license_number": _("Write the licence number."),
-                "company": _("Write the carrier company."),
-            }[name]
 
-    def clean_full_name(self):
-        return validate_full_name(self.cleaned_data.get("full_name"))
-
-    def clean_license_number(self):
-        value = validate_license(self.cleaned_data.get("license_number"))
-        taken = Driver.objects.filter(license_number=value).exclude(pk=self.instance.pk).first()
-        if taken:
-            raise ValidationError(
-                gettext("Licence %(license)s is already registered to %(name)s (%(company)s).")
-                % {"license": value, "name": taken.full_name, "company": taken.company},
-                code="taken",
-            )
-        return value
-
-    def clean_company(self):
-        return validate_company(self.cleaned_data.get("company"))
-
-    def clean_phone(self):
-        return validate_phone(self.cleaned_data.get("phone"))
-
-    def clean_plate(self):
-        return validate_plate(self.cleaned_data.get("plate"))
-
-    def clean_notes(self):
-        return validate_notes(self.cleaned_data.get("notes"))
+    def photo_bytes(self) -> bytes | None:
+        data_url = (self.cleaned_data.get("photo_data") or "").strip()
+        if not self.cleaned_data.get("photo") and data_url:
+            return photos.read_data_url(data_url)
+        return super().photo_bytes()
 
     def clean(self):
         cleaned = super().clean()
-        upload, data_url = cleaned.get("photo"), (cleaned.get("photo_data") or "").strip()
-        try:
-            if upload:
-                self.processed_photo = photos.process(photos.read_upload(upload))
-            elif data_url:
-                self.processed_photo = photos.process(photos.read_data_url(data_url))
-        except ValidationError as error:
-            self.add_error("photo", error)
         name, company = cleaned.get("full_name"), cleaned.get("company")
         if name and company and not self.errors:
             self.duplicates = same_name_and_company(name, company, exclude_pk=self.instance.pk)
@@ -216,15 +159,6 @@ class DriverForm(forms.ModelForm):
             return ""
         data = base64.b64encode(self.processed_photo.badge.file.getvalue()).decode("ascii")
         return "data:image/jpeg;base64," + data
-
-    def save(self, commit=True):
-        driver = super().save(commit=False)
-        old_files = photos.store(driver, self.processed_photo) if self.processed_photo else []
-        if commit:
-            driver.save()
-            if old_files:
-                transaction.on_commit(lambda: photos.delete_files(old_files))
-        return driver
 
 
 class ImportUploadForm(forms.Form):

@@ -18,10 +18,9 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import forms as rules
+from . import services
 from .models import DocumentType, Driver, DriverDocument
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -41,14 +40,6 @@ HEADERS = {
     "phone": {"telefono", "tel", "celular", "movil", "phone", "phonenumber", "mobile"},
     "plate": {"placa", "placas", "matricula", "plate", "plates", "vehicleplate", "licenseplate"},
     "notes": {"notas", "nota", "observaciones", "comentarios", "notes", "note", "comments"},
-}
-RULES = {
-    "full_name": rules.validate_full_name,
-    "license_number": rules.validate_license,
-    "company": rules.validate_company,
-    "phone": rules.validate_phone,
-    "plate": rules.validate_plate,
-    "notes": rules.validate_notes,
 }
 
 
@@ -237,20 +228,18 @@ def parse(data: bytes, filename: str = "") -> ImportReport:
         if len(rows) >= MAX_ROWS:
             raise ImportFileError(_("Too many rows: at most %(max)d per file.") % {"max": MAX_ROWS})
         raw = _row_values(cells, positions)
-        values, problems = {}, []
-        for name, value in raw.items():
-            try:
-                values[name] = RULES[name](value)
-            except ValidationError as error:
-                problems.append(
-                    _("%(column)s: %(message)s") % {"column": written[name], "message": " ".join(error.messages)}
-                )
+        values, errors = _checked(raw)
+        problems = [
+            _("%(column)s: %(message)s") % {"column": written[name], "message": " ".join(errors[name])}
+            for name in raw
+            if name in errors
+        ]
         documents = _row_documents(cells, document_columns, header, problems)
         result = RowResult(
             row=number,
             action=Action.REFUSE,
-            license_number=values.get("license_number") or rules.normalize_license(raw.get("license_number")),
-            full_name=values.get("full_name") or rules.normalize_spaces(raw.get("full_name")),
+            license_number=values["license_number"],
+            full_name=values["full_name"],
             values=values,
             documents=documents,
         )
@@ -268,6 +257,21 @@ def parse(data: bytes, filename: str = "") -> ImportReport:
 
     _decide_existing(rows)
     return ImportReport(rows=rows, columns=written, ignored_columns=ignored)
+
+
+def _checked(raw: dict[str, str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The row's values as the model stores them, and the model's messages per field.
+
+    The driver's own rules (Driver.check_rules: no query per row); the licences already
+    registered are read once for the whole file, and register_driver checks again.
+    """
+    candidate = Driver(**raw)
+    try:
+        candidate.check_rules()
+        errors = {}
+    except ValidationError as error:
+        errors = error.message_dict
+    return {name: getattr(candidate, name) for name in FIELDS}, errors
 
 
 def _changes(driver: Driver, values: dict) -> dict:
@@ -309,30 +313,23 @@ def _decide_existing(rows: list[RowResult]) -> dict[str, Driver]:
 
 @transaction.atomic
 def apply(report: ImportReport, *, by=None) -> ImportReport:
-    """Write the report's valid rows in one transaction (all of them or none).
+    """Write the report's valid rows in one transaction (all of them or none): the new
+    drivers through services.register_drivers, the changes through services.update_driver.
 
     The decisions are taken again inside the transaction, so a driver registered at the
     gate since the dry run is updated instead of failing on the unique licence.
     """
     existing = _decide_existing(report.rows)
-    now = timezone.now()
-    new, changed, changed_fields = [], [], set()
-    for r in report.rows:
-        if r.action == Action.CREATE:
-            new.append(
-                Driver(**{n: r.values.get(n, "") for n in FIELDS}, created_by=by if getattr(by, "pk", None) else None)
-            )
-        elif r.action == Action.UPDATE:
-            driver = existing[r.license_number]
-            for name, value in _changes(driver, r.values).items():
-                setattr(driver, name, value)
-                changed_fields.add(name)
-            driver.updated_at = now
-            changed.append(driver)
     try:
-        Driver.objects.bulk_create(new, batch_size=500)
-        if changed:
-            Driver.objects.bulk_update(changed, [*sorted(changed_fields), "updated_at"], batch_size=500)
+        services.register_drivers(
+            by=by,
+            drivers=[{n: r.values.get(n, "") for n in FIELDS} for r in report.rows if r.action == Action.CREATE],
+        )
+        for r in report.rows:
+            if r.action == Action.UPDATE and (changes := _changes(existing[r.license_number], r.values)):
+                services.update_driver(driver=existing[r.license_number], by=by, **changes)
+    except ValidationError as error:  # the rows were checked by the same rules: a change meanwhile
+        raise ImportFileError(" ".join(error.messages)) from None
     except IntegrityError:
         raise ImportFileError(
             _("Another import or registration changed the same drivers at the same time. Try again.")

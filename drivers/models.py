@@ -4,11 +4,13 @@ import secrets
 import unicodedata
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # 16 random bytes in base32 without padding: 26 characters of A-Z and 2-7, 128 bits.
@@ -41,6 +43,61 @@ def normalize_license(text) -> str:
 
 def normalize_plate(text) -> str:
     return normalize_spaces(text).upper()
+
+
+# The driver's field rules. Each validator checks the value as Driver.clean() will store it
+# (validators run before clean() in full_clean), so "lic 001" passes as LIC001. The
+# registration page, the admin, the import and register_driver/update_driver all meet
+# them through Driver.full_clean(), with these messages.
+LICENSE_RE = re.compile(r"[A-Z0-9][A-Z0-9./-]{2,39}")
+PLATE_RE = re.compile(r"[A-Z0-9][A-Z0-9 -]{1,19}")
+PHONE_RE = re.compile(r"\+?[0-9 ()./-]+")
+NOTES_MAX_LENGTH = 2000
+
+
+def validate_full_name(value) -> None:
+    value = normalize_spaces(value)
+    if not value:
+        raise ValidationError(gettext("Write the driver's full name."), code="required")
+    if len(value) < 3 or not any(ch.isalpha() for ch in value):
+        raise ValidationError(gettext("Write the driver's full name (first name and surname)."), code="invalid")
+
+
+def validate_license(value) -> None:
+    value = normalize_license(value)
+    if not value:
+        raise ValidationError(gettext("Write the licence number."), code="required")
+    if not LICENSE_RE.fullmatch(value):
+        raise ValidationError(
+            gettext("The licence number must be 3 to 40 letters or digits (also - . /)."), code="invalid"
+        )
+
+
+def validate_company(value) -> None:
+    if not normalize_spaces(value):
+        raise ValidationError(gettext("Write the carrier company."), code="required")
+
+
+def validate_phone(value) -> None:
+    value = normalize_spaces(value)
+    digits = sum(ch.isdigit() for ch in value)
+    if value and (not PHONE_RE.fullmatch(value) or not 7 <= digits <= 15):
+        raise ValidationError(
+            gettext("The phone number must have 7 to 15 digits (spaces, + and - are allowed)."), code="invalid"
+        )
+
+
+def validate_plate(value) -> None:
+    value = normalize_plate(value)
+    if value and not PLATE_RE.fullmatch(value):
+        raise ValidationError(
+            gettext("The plate must be 2 to 20 letters or digits (spaces and - are allowed)."), code="invalid"
+        )
+
+
+def validate_notes(value) -> None:
+    if len(str(value or "").strip()) > NOTES_MAX_LENGTH:
+        raise ValidationError(gettext("The notes are too long (at most 2000 characters)."), code="max_length")
 
 
 def driver_photo_path(instance, filename):
@@ -100,13 +157,6 @@ class ScanReason(models.TextChoices):
 
 
 class DriverQuerySet(models.QuerySet):
-    def inside(self):
-        """Drivers with an open visit (served by the partial unique index on Visit)."""
-        return self.filter(visits__left_at__isnull=True)
-
-    def banned(self, at=None):
-        return self.filter(pk__in=Ban.objects.in_force(at).values("driver_id"))
-
     def search(self, text: str):
         # Untrusted text: control characters (NUL above all, which PostgreSQL refuses in a
         # query parameter) can never match a name, licence, company or plate.
@@ -121,17 +171,39 @@ class DriverQuerySet(models.QuerySet):
         )
 
 
+# The fields a person types: the rules above, normalized by Driver.clean().
+RULE_FIELDS = ("full_name", "license_number", "company", "phone", "plate", "notes")
+
+
 class Driver(models.Model):
     """A truck driver with his current badge. Presence lives in Visit, bans in Ban."""
 
-    full_name = models.CharField(_("full name"), max_length=120)
-    license_number = models.CharField(_("licence number"), max_length=40, unique=True)
-    company = models.CharField(_("carrier company"), max_length=120)
-    phone = models.CharField(_("phone"), max_length=30, blank=True)
-    plate = models.CharField(_("vehicle plate"), max_length=20, blank=True)
-    photo = models.ImageField(_("photo"), upload_to=driver_photo_path, blank=True)
+    full_name = models.CharField(
+        _("full name"),
+        max_length=120,
+        validators=[validate_full_name],
+        error_messages={"blank": _("Write the driver's full name.")},
+    )
+    license_number = models.CharField(
+        _("licence number"),
+        max_length=40,
+        unique=True,
+        validators=[validate_license],
+        error_messages={"blank": _("Write the licence number.")},
+    )
+    company = models.CharField(
+        _("carrier company"),
+        max_length=120,
+        validators=[validate_company],
+        error_messages={"blank": _("Write the carrier company.")},
+    )
+    phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[validate_phone])
+    plate = models.CharField(_("vehicle plate"), max_length=20, blank=True, validators=[validate_plate])
+    # Set through services.set_photo only: processed by photos.process (EXIF rotation,
+    # badge size) with its thumbnail, which is what the booth shows.
+    photo = models.ImageField(_("photo"), upload_to=driver_photo_path, blank=True, editable=False)
     photo_thumb = models.ImageField(upload_to=driver_photo_path, blank=True, editable=False)
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, validators=[validate_notes])
     badge_code = models.CharField(
         _("badge code"), max_length=32, unique=True, default=new_badge_code, editable=False
     )
@@ -179,18 +251,37 @@ class Driver(models.Model):
         return f"{self.full_name} ({self.company})"
 
     def clean(self):
-        # The same normalizing as the registration form and the import (drivers/forms.py).
+        """The one normalizing of a driver's fields, whoever writes them: 'lic 001' and
+        'LIC001' are the same licence, 'abc-1' the plate ABC-1, spacing never counts."""
         self.full_name = normalize_spaces(self.full_name)
         self.license_number = normalize_license(self.license_number)
         self.company = normalize_spaces(self.company)
+        self.phone = normalize_spaces(self.phone)
         self.plate = normalize_plate(self.plate)
+        self.notes = str(self.notes or "").strip()
+
+    def check_rules(self) -> None:
+        """Normalize (clean) and check the field rules without a query: full_clean minus its
+        look-ups (unique licence, foreign keys, check constraints), for bulk writers (the
+        import's check, seed_demo) that leave those to the database's constraints. Raises
+        ValidationError with the same messages, per field."""
+        exclude = {f.name for f in self._meta.fields if f.name not in RULE_FIELDS}
+        self.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+
+    def unique_error_message(self, model_class, unique_check):
+        # A taken licence names who has it, so the guard can tell a typo from a re-registration.
+        if model_class is Driver and tuple(unique_check) == ("license_number",):
+            taken = Driver.objects.filter(license_number=self.license_number).exclude(pk=self.pk).first()
+            if taken is not None:
+                return ValidationError(
+                    gettext("Licence %(license)s is already registered to %(name)s (%(company)s).")
+                    % {"license": taken.license_number, "name": taken.full_name, "company": taken.company},
+                    code="unique",
+                )
+        return super().unique_error_message(model_class, unique_check)
 
     def active_ban(self, at=None):
         return Ban.objects.in_force(at).filter(driver=self).order_by("-banned_at").first()
-
-    @property
-    def open_visit(self):
-        return self.visits.filter(left_at__isnull=True).first()
 
 
 class RevokedBadge(models.Model):
@@ -270,11 +361,6 @@ class Ban(models.Model):
 
     def __str__(self):
         return f"{self.driver} — {self.reason[:40]}"
-
-    @property
-    def is_in_force(self) -> bool:
-        now = timezone.now()
-        return self.lifted_at is None and (self.until is None or self.until > now)
 
 
 class VisitQuerySet(models.QuerySet):
@@ -365,10 +451,6 @@ class Visit(models.Model):
 
     def __str__(self):
         return f"{self.driver} {self.entered_at:%Y-%m-%d %H:%M}"
-
-    @property
-    def is_open(self) -> bool:
-        return self.left_at is None
 
     @property
     def duration(self):

@@ -132,12 +132,19 @@ def process(data: bytes) -> ProcessedPhoto:
     return ProcessedPhoto(badge=_jpeg(image, BADGE_SIZE, 88), thumb=_jpeg(image, THUMB_SIZE, 80))
 
 
+def prepare(photo) -> ProcessedPhoto:
+    """`photo` processed: image bytes, an uploaded file, or a ProcessedPhoto already."""
+    if isinstance(photo, ProcessedPhoto):
+        return photo
+    return process(photo if isinstance(photo, bytes) else read_upload(photo))
+
+
 def store(driver, photo: ProcessedPhoto) -> list[str]:
-    """Put the processed photo on `driver` (not saved); returns the old file names to delete."""
-    old = [name for name in (driver.photo.name, driver.photo_thumb.name) if name]
+    """Write the processed photo's two files (new names) and put them on `driver` (not
+    saved); returns the new file names, to delete if the driver is not saved after all."""
     driver.photo.save("photo.jpg", photo.badge, save=False)
     driver.photo_thumb.save("thumb.jpg", photo.thumb, save=False)
-    return old
+    return [driver.photo.name, driver.photo_thumb.name]
 
 
 def delete_files(names: list[str]) -> None:

@@ -1,8 +1,37 @@
-"""Reads that span models. Live screens cost O(drivers inside), never O(history)."""
+"""Reads that span models. Live screens cost O(drivers inside), never O(history).
 
-from django.db.models import Prefetch, QuerySet
+Every read of the monitoring screens is bounded: by the drivers inside now, by today (or
+the last 7 days) through the `at` indexes, or by a LIMIT. None counts or scans the whole
+history.
+"""
 
-from .models import Visit
+import hashlib
+from bisect import bisect_right
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from itertools import chain
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    F,
+    Prefetch,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.db.models.sql.constants import MULTI
+from django.utils import timezone
+
+from qrgate import sharedcache
+from stations.models import Station
+
+from .models import Ban, Direction, Driver, Movement, RefusedScan, ScanReason, Visit
 
 
 def inside_now() -> QuerySet[Visit]:
@@ -12,37 +41,6 @@ def inside_now() -> QuerySet[Visit]:
         .select_related("driver", "entry_station", "last_station")
         .order_by("entered_at")
     )
-
-
-# --- monitoring screens (issue 4) ---
-# Every read below is bounded: by the drivers inside now, by today (or the last 7 days)
-# through the `at` indexes, or by a LIMIT. None counts or scans the whole history.
-
-import hashlib  # noqa: E402
-from bisect import bisect_right  # noqa: E402
-from collections import Counter  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import datetime, time, timedelta  # noqa: E402
-from itertools import chain  # noqa: E402
-from types import SimpleNamespace  # noqa: E402
-
-from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.db.models import (  # noqa: E402
-    BooleanField,
-    CharField,
-    DateTimeField,
-    F,
-    Value,
-)
-from django.db.models.functions import Coalesce  # noqa: E402
-from django.db.models.sql.constants import MULTI  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from qrgate import sharedcache  # noqa: E402
-from stations.models import Station  # noqa: E402
-
-from .models import Ban, Direction, Driver, Movement, RefusedScan, ScanReason  # noqa: E402
 
 
 def local_day_start(now=None):

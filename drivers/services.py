@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Subquery, Value
 from django.utils import timezone
@@ -21,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from stations.models import Station, StationKind
 
-from . import checks
+from . import checks, photos
 from .models import (
     Ban,
     Direction,
@@ -35,6 +37,8 @@ from .models import (
     new_badge_code,
     normalize_badge_code,
 )
+
+log = logging.getLogger("qrgate.drivers")
 
 NONCE_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 RAW_INPUT_MAX = 64
@@ -700,3 +704,195 @@ def set_visit_vehicle(*, visit: Visit, by, vehicle: dict) -> Visit:
         visit.seals = data.seals
     visit.save(update_fields=["plate", "trailers", "seals"])
     return visit
+
+
+
+# --- drivers: registration, edits and photo -------------------------------------------
+# The one write path for a driver's data: the registration page, the admin, the import
+# and the commands call these, and the rules are the model's (Driver.full_clean), so every
+# way in gives the same Spanish messages.
+
+# What update_driver may change; the badge has its own service (reissue_badge).
+DRIVER_FIELDS = ("full_name", "license_number", "company", "phone", "plate", "notes", "user")
+_KEEP = object()  # update_driver: the photo is not part of this change
+
+
+def _person(user):
+    return user if getattr(user, "pk", None) else None
+
+
+def _prepare_photo(photo, errors: dict) -> photos.ProcessedPhoto | None:
+    """`photo` processed by photos.process, or None with its message put in `errors`."""
+    try:
+        return photos.prepare(photo)
+    except ValidationError as error:
+        errors["photo"] = error.error_list
+        return None
+
+
+def _full_clean(driver: Driver, *, exclude=()) -> None:
+    # Driver.full_clean minus two kinds of query per driver (a third of a 10 000-row
+    # import's time): the non-empty check constraints, which the field validators refuse
+    # first with a better message, and the look-up of the random 128-bit badge code. The
+    # database keeps both constraints as the last guard.
+    driver.full_clean(exclude=["badge_code", "created_by", *exclude], validate_constraints=False)
+
+
+def _save_with_photo(driver: Driver, processed: photos.ProcessedPhoto | None, *, remove: bool = False,
+                     update_fields: list[str] | None = None) -> None:
+    """Save `driver` with a new photo (`processed`), without his photo (`remove`), or as
+    is; the replaced files are deleted once the transaction commits, the new ones at once
+    if the save fails."""
+    old = [name for name in (driver.photo.name, driver.photo_thumb.name) if name] if processed or remove else []
+    new = photos.store(driver, processed) if processed else []
+    if remove:
+        driver.photo = driver.photo_thumb = ""
+    try:
+        driver.save(update_fields=update_fields)
+    except Exception:
+        photos.delete_files(new)
+        raise
+    if old:
+        transaction.on_commit(lambda: photos.delete_files(old))
+
+
+@transaction.atomic
+def register_driver(
+    *,
+    by,
+    full_name: str,
+    license_number: str,
+    company: str,
+    phone: str = "",
+    plate: str = "",
+    notes: str = "",
+    photo: photos.ProcessedPhoto | bytes | File | None = None,
+    user=None,
+) -> Driver:
+    """Register a new driver, with a new badge; returns him saved.
+
+    Every field is normalized and checked by the model's rules (`Driver.full_clean`): the
+    same rules and messages whichever screen, file or command the data comes from; a taken
+    licence names the driver who has it. `photo` is processed as `set_photo` does. `by` is
+    who registers him (stored as created_by; None for a command), `user` his own account.
+    Raises django's ValidationError with the messages per field (full_name,
+    license_number, company, phone, plate, notes, photo, user) and writes nothing.
+    """
+    driver = Driver(
+        full_name=full_name,
+        license_number=license_number,
+        company=company,
+        phone=phone,
+        plate=plate,
+        notes=notes,
+        user=user,
+        created_by=_person(by),
+    )
+    errors: dict = {}
+    processed = _prepare_photo(photo, errors) if photo is not None else None
+    try:
+        _full_clean(driver)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+    _save_with_photo(driver, processed)
+    log.debug("driver %s (%s) registered by %s", driver.pk, driver.license_number, _person(by))
+    return driver
+
+
+@transaction.atomic
+def register_drivers(*, by, drivers: list[dict]) -> list[Driver]:
+    """Register many drivers in one transaction, all or none: the import's new rows.
+
+    Each item holds register_driver's fields but the photo, and meets the same rules:
+    the model's rules and normalizing (`Driver.check_rules`) for each, then every licence
+    against the stored ones and the others in one query per 500, so that a 10 000-row
+    file takes seconds (register_driver's queries per driver would take minutes and hold
+    SQLite's write lock all along). Raises django's ValidationError with one message per
+    refusal, naming the licence, and writes nothing. Returns the drivers, saved.
+    """
+    new = [Driver(**fields, created_by=_person(by)) for fields in drivers]
+    problems: list[str] = []
+    for driver in new:
+        try:
+            driver.check_rules()
+        except ValidationError as error:
+            problems.append(f"{driver.license_number}: {' '.join(error.messages)}")
+    holders = {}
+    licences = [d.license_number for d in new]
+    for start in range(0, len(licences), 500):  # under SQLite's bound-parameter limit
+        for holder in Driver.objects.filter(license_number__in=licences[start : start + 500]).only(
+            "license_number", "full_name", "company"
+        ):
+            holders[holder.license_number] = holder
+    for driver in new:
+        holder = holders.setdefault(driver.license_number, driver)
+        if holder is not driver:
+            problems.append(
+                _("Licence %(license)s is already registered to %(name)s (%(company)s).")
+                % {"license": driver.license_number, "name": holder.full_name, "company": holder.company}
+            )
+    if problems:
+        raise ValidationError(problems)
+    return Driver.objects.bulk_create(new, batch_size=500)
+
+
+@transaction.atomic
+def update_driver(*, driver: Driver, by, **fields) -> Driver:
+    """Change some of a driver's fields; returns `driver` itself, saved.
+
+    `fields` are among DRIVER_FIELDS (anything else is a TypeError), plus `photo`, which
+    goes through `set_photo` in the same transaction (None removes it). The given fields
+    are normalized and checked by the model's rules as `register_driver` does, and only
+    they are written (with updated_at), so a concurrent change of another field stays.
+    The driver's row is locked for the change. `by` is who changes him (logged). Raises
+    django's ValidationError with the messages per field and writes nothing.
+    """
+    photo = fields.pop("photo", _KEEP)
+    unknown = set(fields) - set(DRIVER_FIELDS)
+    if unknown:
+        raise TypeError(f"update_driver() cannot change {', '.join(sorted(unknown))}")
+    Driver.objects.select_for_update().filter(pk=driver.pk).exists()
+    for name, value in fields.items():
+        setattr(driver, name, value)
+    errors: dict = {}
+    processed = _prepare_photo(photo, errors) if photo is not _KEEP and photo is not None else None
+    try:
+        # Only the fields being changed: an old record's other fields do not block an edit.
+        _full_clean(driver, exclude=[f.name for f in Driver._meta.fields if f.name not in fields])
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+    if fields:
+        driver.save(update_fields=[*fields, "updated_at"])
+        log.debug("driver %s: %s changed by %s", driver.pk, ", ".join(sorted(fields)), _person(by))
+    if photo is not _KEEP:
+        set_photo(driver=driver, by=by, photo=processed)
+    return driver
+
+
+@transaction.atomic
+def set_photo(*, driver: Driver, by, photo: photos.ProcessedPhoto | bytes | File | None) -> Driver:
+    """Give the driver a new photo, or none when `photo` is None; returns `driver`, saved.
+
+    `photo` is image bytes, an uploaded file, or a `photos.ProcessedPhoto`: decoded and
+    checked by `photos.process` (real image, size limit), its EXIF rotation applied,
+    cropped to the badge's portrait and stored as JPEG with the thumbnail the booth and the
+    scan screen show. The files get new names, so every screen's photo URL changes and
+    none keeps showing the old face. The replaced files are deleted once the transaction
+    commits. Raises django's ValidationError({"photo": ...}) and changes nothing when it
+    is not a usable photo. `by` is who sets it (logged).
+    """
+    errors: dict = {}
+    processed = _prepare_photo(photo, errors) if photo is not None else None
+    if errors:
+        raise ValidationError(errors)
+    # The stored names, read under the lock: those are the files this change replaces.
+    stored = Driver.objects.select_for_update().filter(pk=driver.pk).values("photo", "photo_thumb").get()
+    driver.photo, driver.photo_thumb = stored["photo"], stored["photo_thumb"]
+    _save_with_photo(driver, processed, remove=processed is None,
+                     update_fields=["photo", "photo_thumb", "updated_at"])
+    log.debug("driver %s: photo %s by %s", driver.pk, "set" if processed else "removed", _person(by))
+    return driver

@@ -1,13 +1,14 @@
 """Register, edit and list drivers (the guard's "new driver" screen)."""
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.decorators import permission_required
 
-from .. import photos
+from .. import photos, services
 from ..forms import DriverForm
 from ..models import Driver
 
@@ -51,12 +52,14 @@ def _form_context(form, driver):
 def register(request):
     form = DriverForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        driver = form.save(commit=False)
-        driver.created_by = request.user
-        driver.save()
-        messages.success(request, _("%(name)s is registered. Print the badge and hand it over.") % {
-            "name": driver.full_name})
-        return redirect("drivers:badge", pk=driver.pk)
+        try:
+            driver = services.register_driver(by=request.user, photo=form.processed_photo, **form.driver_fields())
+        except ValidationError as error:  # e.g. the licence registered at another booth meanwhile
+            form.add_service_error(error)
+        else:
+            messages.success(request, _("%(name)s is registered. Print the badge and hand it over.") % {
+                "name": driver.full_name})
+            return redirect("drivers:badge", pk=driver.pk)
     return render(request, "drivers/driver_form.html", _form_context(form, None))
 
 
@@ -65,7 +68,12 @@ def edit(request, pk):
     driver = get_object_or_404(Driver, pk=pk)
     form = DriverForm(request.POST or None, request.FILES or None, instance=driver)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("Changes to %(name)s saved.") % {"name": driver.full_name})
-        return redirect("drivers:badge", pk=driver.pk)
+        photo = {"photo": form.processed_photo} if form.processed_photo else {}
+        try:
+            services.update_driver(driver=driver, by=request.user, **form.driver_fields(), **photo)
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, _("Changes to %(name)s saved.") % {"name": driver.full_name})
+            return redirect("drivers:badge", pk=driver.pk)
     return render(request, "drivers/driver_form.html", _form_context(form, driver))

@@ -14,7 +14,8 @@ visit of a few hundred drivers (`--inside`) is still open: they are inside now, 
 the allowed stay.
 
 Rows are written in bulk, not through the scan path. Stations, users, drivers, bans and
-revoked badges go through bulk_create; visits, movements and refused scans (millions of
+revoked badges go through bulk_create (each driver checked by the registration rules
+first, Driver.check_rules); visits, movements and refused scans (millions of
 them) go as plain tuples through executemany (SQLite) or COPY (PostgreSQL), in batches,
 because building two million model instances for bulk_create costs more than the insert
 itself. One transaction: either the whole plant is there or nothing is.
@@ -360,6 +361,10 @@ class Plant:
                 badge_issued_at=self.aware(self.start - rng.uniform(0, 300) * 86400),
                 created_by=self.supervisor,
             ))
+        for driver in drivers:
+            # The registration rules and normalizing without a query per driver (licences
+            # are unique by construction; the database's constraints stay the last guard).
+            driver.check_rules()
         # Ids come back on SQLite ≥ 3.35 and PostgreSQL; fetch them otherwise.
         created = Driver.objects.bulk_create(drivers, batch_size=1000)
         if created and created[0].pk is None:
