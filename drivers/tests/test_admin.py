@@ -62,12 +62,10 @@ def test_a_licence_typed_in_the_admin_is_normalized_as_in_the_registration_form(
     client.force_login(admin_user)
     taken = driver.license_number  # e.g. LIC000001
     spaced = taken[:3].lower() + " " + taken[3:]
-    response = client.post(reverse("admin:drivers_driver_add"), {
-        "full_name": "Otro  Chofer", "license_number": spaced, "company": "Fletes", "phone": "",
-        "plate": "abc 1", "notes": "", "user": "",
-        "bans-TOTAL_FORMS": "0", "bans-INITIAL_FORMS": "0", "bans-MIN_NUM_FORMS": "0", "bans-MAX_NUM_FORMS": "1000",
-    })
+    response = client.post(reverse("admin:drivers_driver_add"), driver_post(
+        Driver(full_name="Otro  Chofer", license_number=spaced, company="Fletes", plate="abc 1")))
     assert response.status_code == 200  # the form comes back: this licence is taken
+    assert f"La licencia {taken} ya está registrada a nombre de José Ramírez" in response.content.decode()
     assert type(driver).objects.filter(license_number__iexact=taken).count() == 1
 
 
@@ -91,8 +89,10 @@ def driver_post(driver, **changes):
     data = {
         "full_name": driver.full_name, "license_number": driver.license_number, "company": driver.company,
         "phone": driver.phone, "plate": driver.plate, "notes": driver.notes, "user": "",
-        "bans-TOTAL_FORMS": "0", "bans-INITIAL_FORMS": "0", "bans-MIN_NUM_FORMS": "0", "bans-MAX_NUM_FORMS": "1000",
     }
+    for inline in ("bans", "documents"):  # the change form's inlines, left empty
+        data.update({f"{inline}-TOTAL_FORMS": "0", f"{inline}-INITIAL_FORMS": "0",
+                     f"{inline}-MIN_NUM_FORMS": "0", f"{inline}-MAX_NUM_FORMS": "1000"})
     data.update(changes)
     return data
 
