@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import ReportRun, ReportSchedule, SavedFilter
+from .services import subscriber_choices
 
 
 class ReportScheduleInline(admin.TabularInline):
@@ -25,6 +27,11 @@ class ReportScheduleAdmin(admin.ModelAdmin):
     list_filter = ("frequency", "is_active")
     filter_horizontal = ("subscribers",)
 
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "subscribers":  # the same people the schedule page offers
+            kwargs["queryset"] = subscriber_choices()
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
 
 @admin.register(ReportRun)
 class ReportRunAdmin(admin.ModelAdmin):
@@ -34,7 +41,7 @@ class ReportRunAdmin(admin.ModelAdmin):
     list_filter = ("attached", "schedule")
     date_hierarchy = "due_at"
 
-    @admin.display(description="sent to")
+    @admin.display(description=_("sent to"))
     def recipients(self, run):
         return ", ".join(run.sent_to)
 

@@ -3,7 +3,6 @@
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -88,7 +87,7 @@ def schedule(request, pk):
 
 
 @require_GET
-@login_required
+@permission_required(PERM)  # a subscriber who may no longer export gets nothing either
 def download(request, pk):
     """A report too large to attach: only for the subscriber its link was made for, for a while."""
     run = get_object_or_404(ReportRun.objects.select_related("schedule"), pk=pk)

@@ -223,3 +223,14 @@ def test_a_failed_run_is_listed_with_its_error_on_the_page(sup, supervisor, boss
     assert "no longer valid" in run.error or "ya no son válidos" in run.error
     page = sup.get(f"/history/saved/{schedule.saved_filter_id}/schedule/").content.decode()
     assert escape(run.error) in page and "2026-11-30 07:00" in page
+
+
+def test_every_run_is_listed_in_the_admin(client, admin_user, supervisor, boss, history, settings, tmp_path):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.DATA_DIR = tmp_path
+    weekly(supervisor, boss)
+    call_command("send_scheduled_reports", now="2026-11-30T07:05", stdout=io.StringIO())
+    client.force_login(admin_user)
+    page = client.get("/admin/reports/reportrun/").content.decode()
+    assert "gerente@plant.example" in page and "Báscula, semana pasada" in page
+    assert client.get("/admin/reports/savedfilter/").status_code == 200
