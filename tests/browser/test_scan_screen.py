@@ -428,39 +428,71 @@ def test_a_queued_scan_the_server_will_not_take_is_set_aside_and_the_rest_are_se
     booth_page, make_driver, screenshot_dir
 ):
     page = booth_page
-    first, second, third = (make_driver(full_name=f"Chofer En Cola {i}") for i in range(3))
+    Station.objects.create(name="Entrada 2", code="E2", kind="entry")
+    page.reload()
+    first, second, third, fourth = (make_driver(full_name=f"Chofer En Cola {i}") for i in range(4))
     page.route("**/api/scan/", lambda route: route.abort())
-    page.locator("#scan-station-select").select_option("C1")
-    expect(page.locator("#scan-station-name")).to_contain_text("C1")
+    page.locator("#scan-station-select").select_option("E2")
+    expect(page.locator("#scan-station-name")).to_contain_text("E2")
     scan_with_scanner(page, first.badge_code)
     expect_result(page, "pending")
     page.locator("#scan-station-select").select_option("G1")
     for d in (second, third):
         scan_with_scanner(page, d.badge_code)
         expect_result(page, "pending")
-    Station.objects.filter(code="C1").delete()  # removed by an administrator meanwhile
+    Station.objects.filter(code="E2").delete()  # removed by an administrator meanwhile
 
     page.unroute("**/api/scan/")
     not_sent = page.locator("#scan-not-sent")
     expect(not_sent).to_be_visible(timeout=15000)
     expect(not_sent.locator(".not-sent-item")).to_have_count(1)
-    expect(not_sent).to_contain_text("C1")
+    expect(not_sent).to_contain_text("E2")
     expect(not_sent).to_contain_text("Estación desconocida")  # the server's own message
     expect(page.locator("#scan-pending")).to_be_hidden(timeout=15000)
     assert sorted(Movement.objects.values_list("driver_id", flat=True)) == [second.pk, third.pk]
 
     # The screen a guard finds after a night offline: one scan set aside, one still waiting.
     page.route("**/api/scan/", lambda route: route.abort())
-    scan_with_scanner(page, first.badge_code)
+    scan_with_scanner(page, fourth.badge_code)
     expect_result(page, "pending")
     page.keyboard.press("Escape")
     page.screenshot(path=screenshot_dir / "scan_offline_not_sent.png")
     page.unroute("**/api/scan/")
     expect(page.locator("#scan-pending")).to_be_hidden(timeout=15000)
 
+    # The station is back: the guard retries the scan set aside, and it is recorded there.
+    Station.objects.create(name="Entrada 2", code="E2", kind="entry")
+    not_sent.get_by_role("button", name="Reintentar").click()
+    expect(not_sent).to_be_hidden()
+    expect(page.locator("#scan-pending")).to_be_hidden(timeout=15000)  # back in the queue, then sent
+    retried = Movement.objects.get(driver=first)
+    assert retried.station.code == "E2" and retried.direction == "in"
+    assert Movement.objects.count() == 4
+
+
+def test_a_scan_queued_too_long_ago_is_shown_expired_and_never_sent(booth_page, driver, settings):
+    page = booth_page
+    hours = settings.SCAN_MAX_AGE_HOURS
+    page.evaluate(
+        """([code, hours]) => {
+            const then = Date.now() - (hours + 1) * 3600 * 1000;
+            localStorage.setItem("qrgate.scan.queue", JSON.stringify([{code, station: "G1", nonce: "old-night-1",
+                clientTime: then, tries: 3, scannedAt: new Date(then).toISOString()}]));
+        }""",
+        [driver.badge_code, hours],
+    )
+    page.reload()
+    not_sent = page.locator("#scan-not-sent")
+    expect(not_sent).to_be_visible(timeout=10000)
+    expect(not_sent).to_contain_text(f"más de {hours} horas")
+    expect(not_sent.get_by_role("button", name="Reintentar")).to_have_count(0)
+    expect(page.locator("#scan-pending")).to_be_hidden()
+    page.wait_for_timeout(3500)  # a flush passes: nothing is sent
+    assert not Movement.objects.exists() and not RefusedScan.objects.exists()
     not_sent.get_by_role("button", name="Descartar").click()
     expect(not_sent).to_be_hidden()
-    assert Movement.objects.filter(driver=first).count() == 1  # the later scan, at G1
+    page.reload()
+    expect(page.locator("#scan-not-sent")).to_be_hidden()
 
 
 def test_undo_is_offered_on_the_booths_own_latest_scan_only(booth_page, make_driver, stations, screenshot_dir):

@@ -29,10 +29,13 @@ export function postJson(url, body, timeoutMs = REQUEST_TIMEOUT_MS) {
     signal: controller.signal,
   }).then((resp) => resp.json().then(
     (data) => ({ status: resp.status, data: data || {}, date: resp.headers.get("Date") }),
-    () => ({ status: resp.status, data: null, date: resp.headers.get("Date") }),
-  )).catch(() => ({ status: 0, data: null })).then((answer) => {
+    () => ({ status: resp.status, data: null, date: resp.headers.get("Date") }),  // not JSON: a proxy's page
+  )).then((answer) => {
     clearTimeout(timer);
     return answer;
+  }).catch(() => {
+    clearTimeout(timer);
+    return { status: 0, data: null };  // no network, or the timeout aborted it
   });
 }
 
@@ -62,5 +65,5 @@ export function sendScan(url, item, fallbackMessage) {
   return postJson(url, scanBody(item)).then((answer) => {
     if (answer.status === 200) rememberServerDate(answer.date);
     return outcomeOf(answer, fallbackMessage);
-  });
+  }).catch(() => ({ kind: "offline" }));  // kept in the queue, sent again
 }
