@@ -67,6 +67,11 @@ class Station(models.Model):
         related_name="+",
         help_text=_("Entry and two-way gates: the route a visit that starts here must follow."),
     )
+    asks_vehicle = models.BooleanField(
+        _("asks for the vehicle at entry"),
+        default=False,
+        help_text=_("Entry and two-way gates: after an accepted entry the scan screen asks for the plates and seals."),
+    )
     checks_seals = models.BooleanField(
         _("checks seals at exit"),
         default=False,
@@ -97,6 +102,10 @@ class Station(models.Model):
                 condition=models.Q(checks_seals=False) | models.Q(kind__in=SEAL_CHECK_KINDS),
                 name="stations_station_seals_at_exit",
             ),
+            models.CheckConstraint(
+                condition=models.Q(asks_vehicle=False) | models.Q(kind__in=ROUTE_START_KINDS),
+                name="stations_station_vehicle_at_entry",
+            ),
         ]
 
     def __str__(self):
@@ -107,6 +116,8 @@ class Station(models.Model):
         errors = {}
         if self.default_route_id and self.kind not in ROUTE_START_KINDS:
             errors["default_route"] = _("Only an entry or two-way gate starts a route.")
+        if self.asks_vehicle and self.kind not in ROUTE_START_KINDS:
+            errors["asks_vehicle"] = _("Only an entry or two-way gate asks for the vehicle.")
         if self.checks_seals and self.kind not in SEAL_CHECK_KINDS:
             errors["checks_seals"] = _("Only an exit or two-way gate checks seals.")
         if self.pk and self.kind != StationKind.CHECKPOINT and self.route_stops.exists():

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET
 from accounts.decorators import permission_required
 from drivers.models import Movement, RefusedScan
 from drivers.services import can_annul
-from stations.models import Station
+from stations.models import Route, Station
 
 from .api import station_by_code
 
@@ -51,9 +51,14 @@ def _scan_config(request, station: Station | None) -> dict:
         "maxAgeHours": settings.SCAN_MAX_AGE_HOURS,
         "station": station.code if station else None,
         "stations": [
-            {"code": s.code, "name": s.name, "kind": s.kind, "kindLabel": str(s.get_kind_display())}
-            for s in Station.objects.active()
+            {"code": s.code, "name": s.name, "kind": s.kind, "kindLabel": str(s.get_kind_display()),
+             # The gate checks' fields on the screen (static/js/scan/gate.js).
+             "defaultRoute": s.default_route.code if s.default_route and s.default_route.is_active else None,
+             "checksSeals": s.checks_seals, "asksVehicle": s.asks_vehicle}
+            for s in Station.objects.active().select_related("default_route")
         ],
+        "routes": [{"code": r.code, "name": r.name} for r in Route.objects.active()],
+        "apiVehicle": reverse("drivers:api_vehicle"),
         "canForce": user.has_perm("drivers.force_movement"),
         "canAnnul": user.has_perm("drivers.annul_movement"),
         "resultSeconds": RESULT_SECONDS,
@@ -104,6 +109,20 @@ def _scan_strings() -> dict:
         "stationSame": _("This device is already the station"),
         "retry": _("Retry"),
         "discard": _("Discard"),
+        "route": _("Route of the truck"),
+        "routeDefault": _("Station's route"),
+        "routeDone": _("done"),
+        "routeMissing": _("missing"),
+        "seals": _("Seals seen on the truck"),
+        "sealsArmed": _("Seals for the next scan:"),
+        "sealsClear": _("Clear seals"),
+        "vehicleTitle": _("Vehicle of this entry"),
+        "plate": _("Tractor plate"),
+        "trailers": _("Trailer plates (comma between them)"),
+        "vehicleSeals": _("Seals (comma between them)"),
+        "vehicleSave": _("Save vehicle"),
+        "vehicleSkip": _("Skip"),
+        "vehicleSaved": _("Vehicle saved."),
         "expired": _("Too old to be sent: scanned more than %(hours)s hours ago.")
         % {"hours": settings.SCAN_MAX_AGE_HOURS},
     }

@@ -7,21 +7,32 @@
  * hands them to newItem(code, station, fields) and sender.submit() sends them with the scan. */
 import { $, T, cfg } from "./config.js";
 import * as camera from "./camera.js";
+import * as gate from "./gate.js";
 import * as panel from "./panel.js";
 import * as pending from "./pending.js";
 import * as queue from "./queue.js";
 import * as recent from "./recent.js";
+import * as routeView from "./routeview.js";
 import * as scanner from "./scanner.js";
 import * as sender from "./sender.js";
 import * as session from "./session.js";
 import * as station from "./station.js";
 import * as undo from "./undo.js";
+import * as vehicle from "./vehicle.js";
 
 const RETRY_MS = 3000;
 const MAX_CODE_LENGTH = 512;  // a badge is 32 characters; a QR may hold 3 KB of anything
 
+function showResult(data, item) {
+  panel.showResult(data, item);
+  routeView.show(data);
+}
+
 function showOutcome(outcome, item) {
-  if (outcome.kind === "result") panel.showResult(outcome.data, item);
+  if (outcome.kind === "result") {
+    showResult(outcome.data, item);
+    vehicle.offer(outcome.data, item);
+  }
   else if (outcome.kind === "offline") panel.showPending(item);
   else if (outcome.kind === "auth") panel.showNotice("refused", T.error, T.sessionEnded);
   else panel.showNotice("refused", T.error, outcome.message || T.error);
@@ -44,7 +55,7 @@ export function handleText(text) {
     panel.showNotice("pending", T.pending, T.alreadyQueued);
     return;
   }
-  submit(queue.newItem(raw, here));
+  submit(queue.newItem(raw, here, gate.fieldsFor()));
 }
 
 function safeHandleText(text) {
@@ -60,7 +71,7 @@ const { focusScanner, refocusScanner } = scanner;
 panel.init({
   focusScanner,
   force(item, result, note) {
-    const forced = queue.newItem(item.code, item.station);
+    const forced = queue.newItem(item.code, item.station, item.fields);
     submit({ ...forced, force: true, note, direction: result.direction });
   },
   undo(movementId, reason) { undo.annul(movementId, reason).catch(() => {}); },
@@ -94,10 +105,15 @@ sender.init({
   errorMessage: T.error,
   onChange: pending.render,
   onSession: session.show,
-  onLateResult: panel.showResult,
+  onLateResult: showResult,
   onRecorded: recent.refresh,
 });
-station.init({ onChange: recent.show, notice: panel.showNotice, focusScanner, refocusScanner });
+gate.init({ focusScanner, refocusScanner });
+vehicle.init({ notice: panel.showNotice, session: session.show, refocusScanner });
+station.init({
+  onChange(code) { recent.show(code); gate.show(code); },
+  notice: panel.showNotice, focusScanner, refocusScanner,
+});
 
 pending.render();
 focusScanner();

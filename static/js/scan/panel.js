@@ -44,7 +44,7 @@ function showPanel(level, head) {
   $("result-photo-box").hidden = true;
   $("result-photo").hidden = true;
   $("result-initial").hidden = true;
-  ["result-name", "result-company", "result-message", "result-extra"].forEach((id) => { $(id).textContent = ""; });
+  ["result-name", "result-company", "result-message", "result-extra", "result-route"].forEach((id) => { $(id).textContent = ""; });
   $("result-force").hidden = true;
   $("result-undo").hidden = true;
   $("result-form").hidden = true;
