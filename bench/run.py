@@ -19,11 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+import loadkit  # bench/loadkit.py: a script's own folder is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-sys.path.insert(0, str(ROOT))
-
-from bench import loadkit  # noqa: E402
 
 DATASETS = {
     "20k": ["--drivers", "5000", "--movements", "20000", "--days", "18"],

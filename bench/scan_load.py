@@ -13,15 +13,13 @@ and `--max-seconds` per phase.
 import argparse
 import json
 import os
-import sys
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import loadkit  # bench/loadkit.py: a script's own folder is on sys.path
 
-from bench import loadkit  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def plain_load(port: int, path: str, clients: int, requests: int, max_seconds: float) -> dict:
