@@ -147,3 +147,11 @@ def test_a_booth_is_offered_undo_on_its_own_scans_only(client, caseta, make_driv
     html = client.get("/scan/recent/?station=G1").content.decode()
     assert f'data-undo="{mine_move.movement.pk}"' in html
     assert f'data-undo="{theirs_move.movement.pk}"' not in html
+
+
+def test_a_station_qr_printed_with_the_public_address_may_rebind_the_booth(client, caseta, stations, settings):
+    settings.PUBLIC_URL = "https://gate.plant.lan"
+    client.force_login(caseta)
+    cfg = config(client.get("/scan/", HTTP_HOST="10.0.0.7:5000"))
+    assert cfg["stationQrOrigins"] == ["http://10.0.0.7:5000", "https://gate.plant.lan"]
+    assert cfg["scanPath"] == "/scan/"
