@@ -20,7 +20,7 @@ can say so (Sheet.truncated).
 import re
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from stream_zip import ZIP_32, stream_zip
@@ -58,6 +58,7 @@ def xml_attr(value: str) -> str:
 EXCEL_EPOCH = datetime(1899, 12, 30)
 DAY = timedelta(days=1)
 MAX_ROWS = 1_048_576  # Excel's rows per sheet, the header included
+MAX_CELL_CHARS = 32_767  # Excel's longest text in a cell
 MAX_SHEET_BYTES = 4_000_000_000  # under ZIP_32's 4 GiB per member, with room for the end
 
 TEXT, DATETIME, NUMBER = "text", "datetime", "number"
@@ -102,7 +103,6 @@ class Sheet:
     written: int = 0
     truncated: bool = False
     chunk_rows: int = 2000
-    _letters: list[str] = field(default_factory=list, repr=False)
 
 
 def column_letter(index: int) -> str:
@@ -117,7 +117,10 @@ def column_letter(index: int) -> str:
 
 def _text_cell(ref: str, value) -> str:
     # xml_text() inlined: this runs for most cells of a million-row export.
-    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = str(value)
+    if len(text) > MAX_CELL_CHARS:  # Excel would call the file damaged
+        text = text[:MAX_CELL_CHARS]
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if not text.isprintable():
         text = _NOT_XML.sub("", text).replace("\r", "&#13;")
         if not text:

@@ -279,3 +279,13 @@ def test_xlsx_stops_at_excels_row_limit_and_says_so(sup, story, monkeypatch):
     assert len(list(history.iter_rows(min_row=2))) == 3  # the newest 3 of 4
     about = {row[0]: row[1] for row in filters.iter_rows(min_row=2, values_only=True)}
     assert about["Filas"] == 3 and "CSV" in about["Nota"]
+
+
+def test_xlsx_cuts_a_text_longer_than_excel_allows_in_a_cell(sup, make_driver, stations, supervisor):
+    from drivers.services import check_out
+
+    driver = make_driver(full_name="Larga Razón")
+    record_scan(code=driver.badge_code, station=stations["entry"], operator=supervisor)
+    check_out(driver=driver, by=supervisor, reason="x" * 40_000)
+    sheet = load_workbook(io.BytesIO(body(sup.get("/history/export/", {"format": "xlsx"})))).active
+    assert sheet["N2"].value == "x" * 32_767
