@@ -445,8 +445,14 @@ class Visit(models.Model):
                 condition=Q(left_at__isnull=True),
                 name="drivers_visit_open_idx",
             ),
-            # Serves the dashboard's stay figures for today.
-            models.Index(fields=["left_at"], name="drivers_visit_left_idx"),
+            # Serves the visits that left in a time range, read from the index alone: the
+            # dashboard's stay figures for today and the turnaround report (time inside per
+            # company, route and entry station). With left_at only, a year of a 2 M history
+            # meant 120 k random reads of visit rows.
+            models.Index(
+                fields=["left_at", "entered_at", "driver", "route", "entry_station"],
+                name="drivers_visit_left_idx",
+            ),
         ]
 
     def __str__(self):

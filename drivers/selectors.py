@@ -10,6 +10,7 @@ from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from datetime import timezone as dt_timezone
 from itertools import chain
 from types import SimpleNamespace
 
@@ -581,15 +582,21 @@ def turnaround(start, end, group: str) -> list[dict]:
 
 
 def visits_per_day(start, end) -> list[dict]:
-    """Visits that left per day (plant time) between `start` and `end`. One query, left_at index."""
+    """Visits that left per day (plant time) between `start` and `end`. One query over the
+    left_at index. PostgreSQL truncates to the plant's day itself; SQLite has no time zones
+    (Django would call Python once per visit to convert), so it counts per UTC hour and the
+    hours (24 a day at most) are added up per plant day here (a plant's offset from UTC is
+    whole hours)."""
     from django.db.models import Count
-    from django.db.models.functions import TruncDate
+    from django.db.models.functions import Substr, TruncDate
 
-    rows = (
-        Visit.objects.filter(left_at__gte=start, left_at__lt=end)
-        .annotate(day=TruncDate("left_at"))
-        .values("day")
-        .annotate(visits=Count("id"))
-        .order_by("day")
-    )
-    return list(rows)
+    visits = Visit.objects.filter(left_at__gte=start, left_at__lt=end)
+    if connection.vendor != "sqlite":
+        return list(visits.annotate(day=TruncDate("left_at")).values("day")
+                    .annotate(visits=Count("id")).order_by("day"))
+    per_hour = visits.annotate(hour=Substr("left_at", 1, 13)).values("hour").annotate(n=Count("id")).order_by()
+    days = Counter()
+    for hour, n in per_hour.values_list("hour", "n"):
+        utc = datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=dt_timezone.utc)
+        days[timezone.localdate(utc)] += n
+    return [{"day": day, "visits": days[day]} for day in sorted(days)]

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -117,3 +117,14 @@ def test_the_dashboard_shows_the_documents_about_to_expire(sup, make_driver, lic
     page = sup.get("/dashboard/").content.decode()
     part = page[page.index('id="expiring-documents"'):]
     assert "Ana Pronto" in part and "Beto Tarde" not in part and "/documents/expiring/" in part
+
+
+def test_visits_per_day_count_by_the_plants_day(make_driver, stations, settings):
+    settings.TIME_ZONE = "America/Mexico_City"  # UTC-6
+    d = make_driver()
+    for left in (datetime(2026, 12, 2, 3, 30, tzinfo=UTC),   # 21:30 on 1 December in the plant
+                 datetime(2026, 12, 2, 7, 0, tzinfo=UTC),    # 01:00 on 2 December
+                 datetime(2026, 12, 2, 20, 0, tzinfo=UTC)):
+        visit(d, stations["entry"], 30, left=left)
+    rows = selectors.visits_per_day(datetime(2026, 11, 30, tzinfo=UTC), datetime(2026, 12, 4, tzinfo=UTC))
+    assert [(r["day"].isoformat(), r["visits"]) for r in rows] == [("2026-12-01", 1), ("2026-12-02", 2)]
