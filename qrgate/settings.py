@@ -246,7 +246,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "QRGate API",
     "DESCRIPTION": "Presence, movements and drivers of the plant; scans from other systems. "
-    "Authorization: Bearer <token> (manage.py create_api_token).",
+    "Send the header Authorization: Bearer followed by a token (manage.py create_api_token).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1/",

@@ -70,7 +70,7 @@ def _line(event: dict) -> str:
         EventName.DOCUMENT_EXPIRING: _("Document about to expire"),
     }
     parts = [when, str(titles.get(event.get("event"), event.get("event"))), driver.get("name") or "",
-             driver.get("company") or "", station.get("name") or "", event.get("reason") or ""]
+             driver.get("company") or "", station.get("name") or "", event.get("detail") or ""]
     return " · ".join(p for p in parts if p)
 
 
