@@ -259,7 +259,7 @@ def test_the_installer_writes_private_settings_and_tells_where_the_admin_passwor
     assert str(password_file) in out
 
     calls = installed.systemctl_log.read_text().splitlines()
-    assert calls[:2] == ["daemon-reload", "enable qrgate.service qrgate-backup.timer"]
+    assert calls[:2] == ["daemon-reload", "enable qrgate.service qrgate-backup.timer qrgate-reports.timer"]
     assert "restart qrgate.service" in calls and "reload-or-restart caddy.service" in calls
     assert "enable qrgate-worker.service qrgate-daily.timer" in calls
     assert "restart qrgate-worker.service" in calls and "start qrgate-daily.timer" in calls
