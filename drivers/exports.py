@@ -15,6 +15,7 @@ shown by a spreadsheet, never run: spreadsheets.csv_text() in CSV, inline string
 
 import csv
 import io
+import json
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from itertools import islice
@@ -32,7 +33,8 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Width (characters) and kind of each column of header(), in order.
 COLUMN_LAYOUT = [(20, DATETIME), (14, "text"), (18, "text"), (12, "text"), (28, "text"), (14, "text"),
                  (24, "text"), (10, "text"), (8, "text"), (18, "text"), (14, "text"), (14, "text"),
-                 (8, "text"), (30, "text"), (20, DATETIME), (20, "text"), (20, DATETIME), (8, "text")]
+                 (8, "text"), (30, "text"), (20, DATETIME), (20, "text"), (20, DATETIME), (8, "text"),
+                 (18, "text"), (20, "text"), (20, "text")]
 
 
 class ExportCount:
@@ -47,6 +49,7 @@ def header() -> list[str]:
         _("Time"), _("Result"), _("Reason"), _("Direction"), _("Driver"), _("Licence"), _("Company"),
         _("Plate"), _("Station"), _("Station name"), _("Operator"), _("Source"), _("Forced"),
         _("Detail"), _("Annulled at"), _("Scanned text"), _("Recorded at"), _("Late"),
+        _("Trailers"), _("Seals at entry"), _("Seals at exit"),
     ]
 
 
@@ -78,8 +81,21 @@ class LocalTimes:
         return self.naive(value).isoformat(" ", "seconds") if value else ""
 
 
+def tag_list(value) -> str:
+    """A visit's plates or seals as "A, B": a JSON list as the driver gives it (text on
+    SQLite, a list on PostgreSQL), or nothing."""
+    if not value or value == "[]":  # most visits: no trailers, no seals
+        return ""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
 class RowFormatter:
-    """Turns a history tuple into the export's 18 columns; labels translated once.
+    """Turns a history tuple into the export's 21 columns; labels translated once.
 
     as_text: times as text and user-typed text made formula-safe for CSV; otherwise
     naive plant datetimes and the text unchanged, for a writer of typed cells.
@@ -99,7 +115,8 @@ class RowFormatter:
     def __call__(self, row) -> list:
         # A tuple of selectors.HISTORY_COLUMNS, in that order.
         (at, _id, kind, reason, direction, _driver_id, name, licence, company, plate, station_code,
-         station_name, operator, source, forced, note, annulled_at, raw_input, recorded_at, is_late) = row
+         station_name, operator, source, forced, note, annulled_at, raw_input, recorded_at, is_late,
+         trailers, seals, exit_seals) = row
         if kind == "refused":
             result, reason_label = self.refused, self.reasons.get(reason, reason)
         else:
@@ -133,6 +150,9 @@ class RowFormatter:
             safe(raw_input or "") if not name else "",
             recorded_at,
             self.yes if is_late else self.no,
+            safe(tag_list(trailers)),
+            safe(tag_list(seals)),
+            safe(tag_list(exit_seals)),
         ]
 
 

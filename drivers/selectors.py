@@ -21,6 +21,7 @@ from django.db.models import (
     CharField,
     DateTimeField,
     F,
+    JSONField,
     Prefetch,
     QuerySet,
     Value,
@@ -284,6 +285,8 @@ HISTORY_COLUMNS = (
     "at", "id", "kind", "reason", "direction", "driver_id", "driver_name", "driver_license",
     "driver_company", "plate", "station_code", "station_name", "operator_name", "source",
     "forced", "note", "annulled_at", "raw_input", "recorded_at", "is_late",
+    # The visit's vehicle (JSON lists): trailer plates, seals at entry and at exit.
+    "trailers", "seals", "exit_seals",
 )
 
 
@@ -300,6 +303,9 @@ def history_movements(qs=None):
         operator_name=F("operator__username"),
         note=F("force_reason"),
         raw_input=Value("", output_field=CharField()),
+        trailers=F("visit__trailers"),
+        seals=F("visit__seals"),
+        exit_seals=F("visit__exit_seals"),
     ).values(*HISTORY_COLUMNS)
 
 
@@ -320,6 +326,9 @@ def history_refused(qs=None):
         # A refused scan is stored when it arrives and has no late mark of its own.
         recorded_at=Value(None, output_field=DateTimeField()),
         is_late=Value(False, output_field=BooleanField()),
+        trailers=Value(None, output_field=JSONField()),
+        seals=Value(None, output_field=JSONField()),
+        exit_seals=Value(None, output_field=JSONField()),
     ).values(*HISTORY_COLUMNS)
 
 

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from .exports import tag_list
 from .models import Direction, ScanReason, Source
 
 DIRECTION_LABELS = dict(Direction.choices)
@@ -68,7 +69,7 @@ class HistoryTable(tables.Table):
         return format_html(
             '<a href="?driver={}">{}</a><br><span class="muted small">{} · {}</span>',
             record["driver_license"] or "", record["driver_name"], record["driver_company"] or "",
-            record["plate"] or "",
+            " + ".join(filter(None, [record["plate"] or "", tag_list(record.get("trailers"))])),
         )
 
     def render_station_code(self, record):

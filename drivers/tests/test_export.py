@@ -121,7 +121,7 @@ def test_every_column_of_refused_forced_and_annulled_rows(sup, make_driver, stat
     record_scan(code="HOLA", station=stations["gate"], operator=caseta)
     table = read_csv(sup.get("/history/export/", {"format": "csv"}))
     header, lines = table[0], table[1:]
-    assert len(header) == 18 and all(len(line) == 18 for line in lines) and len(lines) == 4
+    assert len(header) == 21 and all(len(line) == 21 for line in lines) and len(lines) == 4
     junk, annul, forced, entry = lines  # newest first
     local = lambda at: timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S")  # noqa: E731
     assert junk[4] == "" and junk[8] == "G1" and junk[15] == "HOLA" and junk[1] != entry[1]
@@ -209,7 +209,7 @@ def test_late_movements_show_when_they_were_recorded(sup, make_driver, stations,
     local = lambda at: timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S")  # noqa: E731
 
     table = read_csv(sup.get("/history/export/", {"format": "csv"}))
-    assert table[0][16:] == ["Registrado", "Tardío"]  # the users' language
+    assert table[0][16:18] == ["Registrado", "Tardío"]  # the users' language
     by_name = {row[4]: row for row in table[1:]}
     assert by_name["Beto Tarde"][0] == local(scanned)
     assert by_name["Beto Tarde"][16] == local(moved["Beto Tarde"].recorded_at) and by_name["Beto Tarde"][17] == "sí"
@@ -218,7 +218,7 @@ def test_late_movements_show_when_they_were_recorded(sup, make_driver, stations,
 
     sheet = load_workbook(io.BytesIO(body(sup.get("/history/export/", {"format": "xlsx"})))).active
     values = list(sheet.iter_rows(values_only=True))
-    assert list(values[0][16:]) == ["Registrado", "Tardío"]
+    assert list(values[0][16:18]) == ["Registrado", "Tardío"]
     by_name = {row[4]: row for row in values[1:]}
     recorded = timezone.localtime(moved["Beto Tarde"].recorded_at).replace(tzinfo=None)
     assert abs(by_name["Beto Tarde"][16] - recorded) < timedelta(seconds=1)
@@ -289,3 +289,25 @@ def test_xlsx_cuts_a_text_longer_than_excel_allows_in_a_cell(sup, make_driver, s
     check_out(driver=driver, by=supervisor, reason="x" * 40_000)
     sheet = load_workbook(io.BytesIO(body(sup.get("/history/export/", {"format": "xlsx"})))).active
     assert sheet["N2"].value == "x" * 32_767
+
+
+def test_both_exports_carry_the_visits_vehicle(sup, make_driver, stations, caseta, settings):
+    from stations.models import Station
+
+    settings.SCAN_DUPLICATE_WINDOW_SECONDS = 0
+    Station.objects.filter(pk=stations["exit"].pk).update(checks_seals=True)
+    stations["exit"].refresh_from_db()
+    eva = make_driver(full_name="Eva Ríos")
+    record_scan(code=eva.badge_code, station=stations["entry"], operator=caseta,
+                vehicle={"plate": "XYZ-9", "trailers": ["REM-1", "REM-2"], "seals": ["=S1", "S2"]})
+    record_scan(code=eva.badge_code, station=stations["exit"], operator=caseta, seals=["s2", "=s1"])
+    table = read_csv(sup.get("/history/export/", {"format": "csv"}))
+    assert table[0][-3:] == ["Remolques", "Sellos a la entrada", "Sellos a la salida"]
+    exit_row, entry_row = table[1], table[2]
+    assert entry_row[7] == "XYZ-9" and entry_row[18:] == ["REM-1, REM-2", "'=S1, S2", "S2, =S1"]
+    assert exit_row[18:] == entry_row[18:]
+    sheet = load_workbook(io.BytesIO(body(sup.get("/history/export/", {"format": "xlsx"})))).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][-3:] == ("Remolques", "Sellos a la entrada", "Sellos a la salida")
+    assert rows[2][18:] == ("REM-1, REM-2", "=S1, S2", "S2, =S1")
+    assert "REM-1" in sup.get("/history/").content.decode()
