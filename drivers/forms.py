@@ -161,6 +161,41 @@ class DriverForm(DriverFieldsForm):
         return "data:image/jpeg;base64," + data
 
 
+class NewDocumentsForm(forms.Form):
+    """The registration page's documents: one row per document type, number and expiry
+    date, all optional (the documents page adds, renews and attaches scans later)."""
+
+    def __init__(self, *args, types, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.types = list(types)
+        for kind in self.types:
+            self.fields[f"doc{kind.pk}_number"] = forms.CharField(
+                label=_("Number"), max_length=60, required=False,
+                widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+            )
+            self.fields[f"doc{kind.pk}_expires"] = forms.DateField(
+                label=_("Expires on"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+            )
+
+    def rows(self):
+        """(type, number field, date field) per type, for the template."""
+        return [(kind, self[f"doc{kind.pk}_number"], self[f"doc{kind.pk}_expires"]) for kind in self.types]
+
+    def clean(self):
+        data = super().clean()
+        for kind in self.types:
+            if data.get(f"doc{kind.pk}_number") and not data.get(f"doc{kind.pk}_expires"):
+                self.add_error(f"doc{kind.pk}_expires", _("Give the expiry date of this document."))
+        return data
+
+    def documents(self) -> list[dict]:
+        return [
+            {"doc_type": kind, "number": self.cleaned_data.get(f"doc{kind.pk}_number") or "",
+             "expires_on": self.cleaned_data[f"doc{kind.pk}_expires"]}
+            for kind in self.types if self.cleaned_data.get(f"doc{kind.pk}_expires")
+        ]
+
+
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label=_("CSV or Excel file"),

@@ -26,6 +26,7 @@ from stations.models import Station, StationKind
 from . import checks, photos
 from .models import (
     Ban,
+    DriverDocument,
     Direction,
     Driver,
     Movement,
@@ -896,3 +897,16 @@ def set_photo(*, driver: Driver, by, photo: photos.ProcessedPhoto | bytes | File
                      update_fields=["photo", "photo_thumb", "updated_at"])
     log.debug("driver %s: photo %s by %s", driver.pk, "set" if processed else "removed", _person(by))
     return driver
+
+
+@transaction.atomic
+def add_documents(*, driver: Driver, by, documents: list[dict]) -> list[DriverDocument]:
+    """Add documents to a driver ({"doc_type", "number", "expires_on"} each), checked by
+    the model's rules; all or none. A renewal is a new document: the latest date counts."""
+    created = []
+    for values in documents:
+        document = DriverDocument(driver=driver, **values)
+        document.full_clean()
+        document.save()
+        created.append(document)
+    return created

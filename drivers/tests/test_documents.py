@@ -95,3 +95,23 @@ def test_a_document_can_be_removed(sup, driver):
 def test_the_edit_page_links_to_the_documents(sup, driver):
     page = sup.get(reverse("drivers:edit", args=[driver.pk])).content.decode()
     assert reverse("drivers:driver_documents", args=[driver.pk]) in page
+
+
+def test_the_registration_page_takes_the_documents_with_the_driver(client, caseta):
+    from drivers.models import Driver
+
+    kind = DocumentType.objects.create(code="licencia_federal", name="Licencia federal", required=True)
+    DocumentType.objects.create(code="seguro", name="Seguro")
+    client.force_login(caseta)
+    page = client.get(reverse("drivers:register")).content.decode()
+    assert "Licencia federal" in page and f"doc{kind.pk}_expires" in page
+    fields = {"full_name": "Rosa Luna", "license_number": "LIC777", "company": "Fletes Sur", "phone": "",
+              "plate": "", "notes": ""}
+    refused = client.post(reverse("drivers:register"), {**fields, f"doc{kind.pk}_number": "LF-1"})
+    assert refused.status_code == 200 and not Driver.objects.exists()  # a number without its date
+    response = client.post(reverse("drivers:register"), {**fields, f"doc{kind.pk}_number": "lf-1",
+                                                         f"doc{kind.pk}_expires": "2027-05-31"})
+    assert response.status_code == 302
+    doc = DriverDocument.objects.get()
+    assert (doc.driver.license_number, doc.doc_type, doc.number, doc.expires_on) == (
+        "LIC777", kind, "LF-1", date(2027, 5, 31))

@@ -3,14 +3,15 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.decorators import permission_required
 
 from .. import photos, services
-from ..forms import DriverForm
-from ..models import Driver
+from ..forms import DriverForm, NewDocumentsForm
+from ..models import DocumentType, Driver
 
 PAGE_SIZE = 50
 
@@ -51,16 +52,20 @@ def _form_context(form, driver):
 @permission_required("drivers.add_driver")
 def register(request):
     form = DriverForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    documents = NewDocumentsForm(request.POST or None, types=DocumentType.objects.order_by("name"))
+    if request.method == "POST" and form.is_valid() and documents.is_valid():
         try:
-            driver = services.register_driver(by=request.user, photo=form.processed_photo, **form.driver_fields())
+            with transaction.atomic():  # the driver and his documents, or nothing
+                driver = services.register_driver(by=request.user, photo=form.processed_photo,
+                                                  **form.driver_fields())
+                services.add_documents(driver=driver, by=request.user, documents=documents.documents())
         except ValidationError as error:  # e.g. the licence registered at another booth meanwhile
             form.add_service_error(error)
         else:
             messages.success(request, _("%(name)s is registered. Print the badge and hand it over.") % {
                 "name": driver.full_name})
             return redirect("drivers:badge", pk=driver.pk)
-    return render(request, "drivers/driver_form.html", _form_context(form, None))
+    return render(request, "drivers/driver_form.html", {**_form_context(form, None), "documents": documents})
 
 
 @permission_required("drivers.change_driver")
