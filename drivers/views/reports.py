@@ -23,6 +23,9 @@ DEFAULT_DAYS = 30
 class DateInput(forms.DateInput):
     input_type = "date"
 
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")  # what <input type=date> reads, in any language
+
 
 class TurnaroundForm(forms.Form):
     date_from = forms.DateField(label=gettext_lazy("From"), widget=DateInput)
@@ -81,7 +84,7 @@ GROUP_TITLES = {
 def turnaround(request):
     today = timezone.localdate()
     data = request.GET if "date_from" in request.GET or "date_to" in request.GET else {
-        "date_from": today - timedelta(days=DEFAULT_DAYS - 1), "date_to": today,
+        "date_from": (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat(), "date_to": today.isoformat(),
     }
     form = TurnaroundForm(data)
     result = figures(form.cleaned_data["date_from"], form.cleaned_data["date_to"]) if form.is_valid() else None
