@@ -88,3 +88,23 @@ def test_a_non_image_file_is_downloaded_not_rendered(client, caseta, media_root)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/octet-stream"
     assert response["Content-Disposition"].startswith("attachment")
+
+
+def test_a_scanned_document_is_private_and_downloads_as_a_file(client, driver, make_driver, chofer, supervisor):
+    from datetime import date
+
+    from drivers.models import DocumentType, DriverDocument
+
+    kind = DocumentType.objects.create(code="seguro", name="Seguro")
+    doc = DriverDocument(driver=driver, doc_type=kind, expires_on=date(2027, 1, 1))
+    doc.file.save("poliza.pdf", ContentFile(b"%PDF-1.4 test"), save=True)
+    assert doc.file.name.startswith("documents/") and "poliza" not in doc.file.name
+    assert client.get(url(doc.file.name)).status_code == 302  # anonymous: to the login page
+    client.force_login(chofer)
+    assert client.get(url(doc.file.name)).status_code == 403  # another driver's document
+    driver.user = chofer
+    driver.save()
+    own = client.get(url(doc.file.name))
+    assert own.status_code == 200 and own["Content-Type"] == "application/octet-stream"
+    client.force_login(supervisor)
+    assert client.get(url(doc.file.name)).status_code == 200

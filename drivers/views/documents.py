@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 from accounts.decorators import permission_required
 
 from .. import selectors
-from ..exports import csv_text
+from ..spreadsheets import csv_text
 from ..models import DocumentType, Driver, DriverDocument
 
 PER_PAGE = 100

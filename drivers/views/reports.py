@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from accounts.decorators import permission_required
 
 from .. import selectors
-from ..exports import csv_text
+from ..spreadsheets import csv_text
 
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
