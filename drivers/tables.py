@@ -51,8 +51,15 @@ class HistoryTable(tables.Table):
         empty_text = _("No movement or refused scan matches these filters.")
         orderable = True
 
-    def render_at(self, value):
-        return local_time(value)
+    def render_at(self, value, record):
+        # A late movement (sent from an offline booth, or a claimed time not believed)
+        # shows when it reached the server beside when it was scanned.
+        if not record.get("is_late"):
+            return local_time(value)
+        return format_html(
+            '{}<br><span class="badge-pill pill-late">{}</span> <span class="muted small">{}</span>',
+            local_time(value), _("Late"), _("recorded %(time)s") % {"time": local_time(record["recorded_at"])},
+        )
 
     def render_result(self, record):
         level, label = result_of(record)

@@ -3,6 +3,7 @@
 import secrets
 import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -36,8 +37,30 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+
+def _public_url() -> str:
+    """PUBLIC_URL (https://gate.plant.lan): the origin printed in every QR link."""
+    value = env.str("PUBLIC_URL", default="").strip().rstrip("/")
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+        raise ImproperlyConfigured(
+            f"PUBLIC_URL must be a scheme and a host only, like https://gate.plant.lan (got {value!r})."
+        )
+    return value
+
+
+# Printed and displayed QR links (station sheets, kiosk, self check-in) use PUBLIC_URL
+# whatever Host header a request carries; unset, they use the address the page was opened by.
+PUBLIC_URL = _public_url()
+# With PUBLIC_URL the app answers to its host and the local machine only; without it, to
+# any address (`make run` opened from another PC of the LAN by its IP). Set explicitly, wins.
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[]) or (
+    [urlsplit(PUBLIC_URL).hostname, "localhost", "127.0.0.1", "[::1]"] if PUBLIC_URL else ["*"]
+)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[]) or ([PUBLIC_URL] if PUBLIC_URL else [])
 
 INSTALLED_APPS = [
     "accounts",
@@ -59,10 +82,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -206,6 +231,23 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp) on every response: only our own scripts run (no
+# inline script, no eval: htmx is configured for it in base.html), no plugin, no framing.
+# Images: data: for the badge QR codes drawn as data URLs, blob: for the camera snapshot
+# previewed before upload. Styles: our stylesheets only, no inline style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    }
+}
 # A stale form gets the plant's own page, not Django's technical one.
 CSRF_FAILURE_VIEW = "qrgate.views.csrf_failure"
 

@@ -6,6 +6,7 @@ import time
 import uuid
 
 import segno
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
@@ -32,6 +33,15 @@ def _qr_svg(text: str) -> str:
     return segno.make(text, error="m").svg_inline(scale=4, omitsize=True, svgclass="qr-svg")
 
 
+def public_link(request, path: str) -> str:
+    """The absolute link a QR carries: PUBLIC_URL + path when set (a printed sheet must
+    not depend on the Host header, nor on the address the page happened to be opened by),
+    else the origin of the request."""
+    if settings.PUBLIC_URL:
+        return settings.PUBLIC_URL + path
+    return request.build_absolute_uri(path)
+
+
 def _station(code: str) -> Station:
     return get_object_or_404(Station, code=code.upper())
 
@@ -41,7 +51,7 @@ def _station(code: str) -> Station:
 def station_qr(request, code):
     """A printable sheet whose QR binds the scan screen of a device to this station."""
     station = _station(code)
-    url = request.build_absolute_uri(f"{reverse('drivers:scan')}?station={station.code}")
+    url = public_link(request, f"{reverse('drivers:scan')}?station={station.code}")
     return render(request, "stations/station_qr.html", {
         "station": station, "url": url, "qr_svg": _qr_svg(url),
     })
@@ -50,7 +60,7 @@ def station_qr(request, code):
 def _kiosk_code_context(request, station: Station) -> dict:
     now = time.time()
     token = services.kiosk_token(station, now=now)
-    url = request.build_absolute_uri(reverse("stations:self_checkin", args=[station.code, token]))
+    url = public_link(request, reverse("stations:self_checkin", args=[station.code, token]))
     return {
         "station": station,
         "token": token,

@@ -87,7 +87,7 @@ def test_the_evacuation_list_prints_everyone_inside(client, caseta, make_driver,
     enter(a, stations, caseta)
     client.force_login(caseta)
     html = client.get("/active/evacuation/?print").content.decode()
-    assert "Ana Dentro" in html and "PLT-1" in html and "window.print()" in html
+    assert "Ana Dentro" in html and "PLT-1" in html and "data-autoprint" in html
 
 
 def test_the_active_poll_answers_nothing_new_cheaply(client, caseta, driver, stations):

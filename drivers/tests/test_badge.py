@@ -76,7 +76,8 @@ def test_the_card_shows_name_company_plate_licence_and_plant(client, caseta, mak
     html = client.get(reverse("drivers:badge", args=[driver.pk])).content.decode()
     for text in ("Ana Ruiz", "Fletes Sur", "XYZ-987", "LIC555", "Planta Monterrey", 'class="id-card"'):
         assert text in html
-    assert "85.6mm 54mm" in html  # the print page size of a CR80 card
+    assert "css/print-card.css" in html  # the print page size of a CR80 card
+    assert "85.6mm 54mm" in (settings.BASE_DIR / "static/css/print-card.css").read_text()
 
 
 def test_the_reissue_button_is_only_offered_to_whoever_may_reissue(client, caseta, supervisor, driver):
@@ -87,7 +88,7 @@ def test_the_reissue_button_is_only_offered_to_whoever_may_reissue(client, caset
     assert reverse("drivers:reissue", args=[driver.pk]) in client.get(url).content.decode()
 
 
-def test_the_sheet_prints_the_selected_cards_ten_per_a4_page(client, caseta, make_driver):
+def test_the_sheet_prints_the_selected_cards_ten_per_a4_page(client, caseta, make_driver, settings):
     drivers = [make_driver() for _ in range(12)]
     client.force_login(caseta)
     ids = ",".join(str(d.pk) for d in drivers)
@@ -95,7 +96,8 @@ def test_the_sheet_prints_the_selected_cards_ten_per_a4_page(client, caseta, mak
     html = response.content.decode()
     assert html.count('class="id-card"') == 12
     assert html.count('class="sheet-page"') == 2
-    assert "size: A4" in html
+    assert "css/print-sheet.css" in html
+    assert "size: A4" in (settings.BASE_DIR / "static/css/print-sheet.css").read_text()
     assert [decode(img) for img in qr_images(html)] == [[d.badge_code] for d in drivers]
 
 
@@ -160,7 +162,7 @@ def test_a_chofer_sees_his_own_badge_full_size(client, chofer, make_driver):
     html = response.content.decode()
     assert response.status_code == 200 and "Luis Torres" in html and "Otro Chofer" not in html
     assert decode(qr_images(html)[0]) == [driver.badge_code]
-    assert "wakeLock" in html
+    assert "js/wake_lock.js" in html  # keeps the phone's screen on
 
 
 def test_a_chofer_without_a_driver_is_told_so(client, chofer):

@@ -57,3 +57,20 @@ def test_the_route_costs_a_bounded_number_of_queries_with_50_rows(
     with django_assert_max_num_queries(16):
         response = sup.get(f"/follow/?driver={driver.pk}")
     assert response.content.decode().count('class="step step-') == 49
+
+
+def test_a_late_movement_is_marked_on_his_route_with_when_it_was_recorded(sup, driver, stations, caseta, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from drivers.models import Movement
+
+    settings.SCAN_DUPLICATE_WINDOW_SECONDS = 0
+    record_scan(code=driver.badge_code, station=stations["entry"], operator=caseta,
+                scanned_at=timezone.now() - timedelta(hours=3))
+    record_scan(code=driver.badge_code, station=stations["checkpoint"], operator=caseta)
+    late = Movement.objects.get(is_late=True)
+    html = sup.get(f"/follow/?driver={driver.pk}").content.decode()
+    assert html.count("pill-late") == 1 and "Tardío" in html
+    assert "registrado " + timezone.localtime(late.recorded_at).strftime("%d/%m %H:%M:%S") in html

@@ -201,3 +201,16 @@ def test_the_first_and_last_possible_dates_filter_in_any_time_zone(sup, story, s
     assert export.status_code == 200
     lines = b"".join(export.streaming_content if export.streaming else [export.content]).decode().splitlines()
     assert len(lines) == 1 + sum(expected)
+
+
+def test_a_late_movement_shows_when_it_was_recorded_beside_when_it_was_scanned(sup, make_driver, stations, caseta):
+    driver = make_driver(full_name="Tardío Pérez")
+    scanned = timezone.now() - timedelta(hours=2)
+    record_scan(code=driver.badge_code, station=stations["entry"], operator=caseta, scanned_at=scanned)
+    record_scan(code=make_driver(full_name="A Tiempo").badge_code, station=stations["entry"], operator=caseta)
+    movement = Movement.objects.get(driver=driver)
+    assert movement.is_late
+    html = sup.get("/history/").content.decode()
+    assert html.count("pill-late") == 1 and "Tardío" in html
+    assert timezone.localtime(scanned).strftime("%Y-%m-%d %H:%M:%S") in html
+    assert "registrado " + timezone.localtime(movement.recorded_at).strftime("%Y-%m-%d %H:%M:%S") in html

@@ -6,6 +6,7 @@ Without /usr/bin/chromium these tests skip with a message, except in CI
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,17 @@ def browser_context_args(browser_context_args):
 def screenshot_dir():
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+def wait_for_js(page, expression: str, timeout_ms: int = 15000):
+    """Poll a JavaScript expression until truthy. page.wait_for_function evaluates its
+    predicate with eval inside the page, which the app's CSP (no 'unsafe-eval') refuses;
+    page.evaluate goes through the debugging protocol and is not subject to it."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out waiting for: {expression}")
+        page.wait_for_timeout(100)
 
 
 @pytest.fixture

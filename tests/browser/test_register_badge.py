@@ -14,7 +14,7 @@ from PIL import Image
 
 from drivers.models import Driver
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS
+from .conftest import CHROMIUM, CHROMIUM_ARGS, wait_for_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -53,8 +53,8 @@ def test_a_guard_registers_a_driver_with_the_webcam_and_prints_the_card(
     page.fill("#id_plate", "abc-123")
 
     page.click("#cam-start")
-    page.wait_for_function("document.getElementById('cam-video').readyState >= 2 && "
-                           "document.getElementById('cam-video').videoWidth > 0")
+    wait_for_js(page, "document.getElementById('cam-video').readyState >= 2 && "
+                      "document.getElementById('cam-video').videoWidth > 0")
     page.screenshot(path=str(screenshot_dir / "register_camera_live.png"))
     page.click("#cam-shoot")
     assert page.input_value("#id_photo_data").startswith("data:image/jpeg;base64,")

@@ -14,7 +14,7 @@ from drivers.models import Movement, RefusedScan, Source
 from stations import services as kiosk
 from stations.models import Station
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS
+from .conftest import CHROMIUM, CHROMIUM_ARGS, wait_for_js
 from .fakecam import qr_frame, qr_video, write_y4m
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -103,7 +103,7 @@ def test_a_banned_driver_is_shown_in_red_with_the_reason(booth_page, driver, sup
     # The guard compares the face with the driver's photo.
     photo = page.locator("#result-photo")
     expect(photo).to_be_visible()
-    page.wait_for_function("document.getElementById('result-photo').naturalWidth > 0")
+    wait_for_js(page, "document.getElementById('result-photo').naturalWidth > 0")
     assert page.evaluate("document.body.dataset.lastSound") == "refused"
     page.screenshot(path=screenshot_dir / "scan_refused_banned.png")
     assert not Movement.objects.exists()
