@@ -305,7 +305,7 @@ API_SETTLE_SECONDS = env.float("API_SETTLE_SECONDS", default=2)
 # valid this long. Links in mails start with REPORTS_BASE_URL (the address users open the app at).
 REPORT_ATTACH_MAX_BYTES = env.int("REPORT_ATTACH_MAX_MB", default=5) * 1024 * 1024
 REPORT_LINK_MAX_AGE = env.int("REPORT_LINK_DAYS", default=7) * 86400
-REPORTS_BASE_URL = env.str("PUBLIC_URL", default="") or f"http://{socket.getfqdn()}"
+REPORTS_BASE_URL = PUBLIC_URL or f"http://{socket.getfqdn()}"
 
 LOGGING = {
     "version": 1,
