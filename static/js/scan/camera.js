@@ -12,9 +12,11 @@ const CAMERA_KEY = "qrgate.scan.camera";
 const FRAME_PAUSE_MS = 120;
 const CAMERA_GONE_MS = 1500;  // the same code must leave the picture this long to count again
 
-const video = $("scan-video");
-const select = $("scan-camera-select");
-const button = $("scan-camera-toggle");
+// The scan screen's elements and strings unless init() is given others (the marshal's page).
+let video = null;
+let select = null;
+let button = null;
+let strings = T;
 const canvas = document.createElement("canvas");
 const ctx2d = canvas.getContext("2d", { willReadFrequently: true });
 let stream = null;
@@ -34,7 +36,7 @@ function listCameras() {
     cams.forEach((cam, i) => {
       const opt = document.createElement("option");
       opt.value = cam.deviceId;
-      opt.textContent = cam.label || T.cameraDefault + " " + (i + 1);
+      opt.textContent = cam.label || strings.cameraDefault + " " + (i + 1);
       if (cam.deviceId === current) opt.selected = true;
       select.appendChild(opt);
     });
@@ -100,7 +102,7 @@ export function stop() {
   stream = null;
   video.srcObject = null;
   video.hidden = true;
-  button.textContent = T.cameraStart;
+  button.textContent = strings.cameraStart;
   document.body.dataset.camera = "off";
 }
 
@@ -119,7 +121,7 @@ export function start() {
       stream = s;
       video.srcObject = s;
       video.hidden = false;
-      button.textContent = T.cameraStop;
+      button.textContent = strings.cameraStop;
       document.body.dataset.camera = "on";
       return video.play()
         .then(() => { listCameras().catch(() => {}); return setUpDetector(); })
@@ -132,9 +134,15 @@ export function start() {
 }
 
 /** `onText(text)` for each new code in front of the camera; `onInvalid(error)` when a read
- * could not be handled; `onError()` when the camera cannot be opened. */
+ * could not be handled; `onError()` when the camera cannot be opened. `video`, `select`,
+ * `button` and `strings` (cameraStart, cameraStop, cameraDefault) default to the scan screen's. */
 export function init(options) {
-  handlers = { ...handlers, ...options };
+  const { video: v, select: s, button: b, strings: t, ...rest } = options;
+  video = v || $("scan-video");
+  select = s || $("scan-camera-select");
+  button = b || $("scan-camera-toggle");
+  strings = t || T;
+  handlers = { ...handlers, ...rest };
   button.addEventListener("click", () => {
     if (stream) stop();
     else start().catch(() => {});

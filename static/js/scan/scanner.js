@@ -3,7 +3,7 @@
  * back), except to another text field or select the operator is using. */
 import { $, dialogOpen } from "./config.js";
 
-const input = $("scan-input");
+let input = null;  // the scan screen's field unless init() is given another
 let handlers = { onCode() {}, onEscape() { return false; } };
 
 function holdsFocus(el) {
@@ -13,6 +13,7 @@ function holdsFocus(el) {
 }
 
 export function focusScanner() {
+  if (!input) return;  // before init()
   if (dialogOpen()) return;  // a dialog has its own field; the scanner waits
   if (!holdsFocus(document.activeElement)) input.focus({ preventScroll: true });
 }
@@ -21,14 +22,17 @@ export function focusScanner() {
  * dialog gives the focus back to it) but drops the keys typed into it until it is focused
  * anew, so a scanner would type into nothing after a tap on Cancel. */
 export function refocusScanner() {
-  if (dialogOpen() || holdsFocus(document.activeElement)) return;
+  if (!input || dialogOpen() || holdsFocus(document.activeElement)) return;
   input.blur();
   input.focus({ preventScroll: true });
 }
 
-/** `onCode(text)` gets each scanned code; `onEscape()` returns true when it used the key. */
+/** `onCode(text)` gets each scanned code; `onEscape()` returns true when it used the key;
+ * `input` is the field (the scan screen's #scan-input by default). */
 export function init(options) {
-  handlers = { ...handlers, ...options };
+  const { input: field, ...rest } = options;
+  input = field || $("scan-input");
+  handlers = { ...handlers, ...rest };
   document.addEventListener("click", () => setTimeout(focusScanner, 0));
   input.addEventListener("blur", () => setTimeout(focusScanner, 0));
   window.addEventListener("focus", focusScanner);
