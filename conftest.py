@@ -32,6 +32,7 @@ def ensure_roles():
     for app_config in apps.get_app_configs():  # a flush may have taken the permissions too
         create_permissions(app_config, verbosity=0)
     importlib.import_module("accounts.migrations.0002_roles").assign_roles(apps)
+    importlib.import_module("musters.migrations.0002_roles").assign(apps)
 
 
 def make_user(username, *roles, **extra):

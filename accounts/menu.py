@@ -17,6 +17,7 @@ MENU = [
      "drivers.view_dashboard"),
     ("turnaround", "drivers:turnaround", _("Turnaround"), _("Time inside by carrier and route"),
      "drivers.view_dashboard"),
+    ("muster", "musters:index", _("Roll call"), _("Evacuation: who is still missing"), "musters.mark_muster"),
     ("import", "drivers:import", _("Import drivers"), _("Load a CSV or Excel list"), "drivers.import_drivers"),
     ("mybadge", "drivers:my_badge", _("My badge"), _("Show it at the gate"), "drivers.view_own_badge"),
     ("admin", "admin:index", _("Administration"), _("Users, stations, drivers"), None),

@@ -15,7 +15,7 @@ from .models import AuthEvent
 from .services import record_event, set_alerts
 
 # Users whose menu holds only these tools, scanning among them, work on the scan screen.
-BOOTH_TOOLS = {"scan", "register", "active", "drivers"}
+BOOTH_TOOLS = {"scan", "register", "active", "drivers", "muster"}
 
 
 def landing_url(user) -> str:

@@ -86,7 +86,7 @@ rm -rf "$APP.new" "$APP.old"
 install -d -m 0755 "$APP.new"
 (cd "$SRC" && tar --exclude=__pycache__ --exclude='*.pyc' --exclude='*.sqlite3' -cf - \
     manage.py pyproject.toml requirements.lock requirements-dev.lock README.md \
-    accounts stations drivers reports qrgate templates static locale deploy) | tar -C "$APP.new" -xf -
+    accounts stations drivers reports musters qrgate templates static locale deploy) | tar -C "$APP.new" -xf -
 chmod -R u=rwX,go=rX "$APP.new"
 [ -d "$APP" ] && mv "$APP" "$APP.old"
 mv "$APP.new" "$APP"

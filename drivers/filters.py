@@ -57,7 +57,7 @@ class HistoryFilter(django_filters.FilterSet):
         label=_("Company"), method="filter_company", widget=forms.TextInput(attrs={"type": "search"})
     )
     station = django_filters.ModelChoiceFilter(
-        label=_("Station"), queryset=Station.objects.all(), method="filter_station", empty_label=_("All")
+        label=_("Station"), queryset=Station.objects.gates(), method="filter_station", empty_label=_("All")
     )
     direction = django_filters.ChoiceFilter(
         label=_("Direction"), choices=Direction.choices, method="filter_direction", empty_label=_("All")

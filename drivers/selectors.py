@@ -170,7 +170,7 @@ def station_cards(now=None) -> list[StationCard]:
     Six queries whatever the number of stations, each served by an index.
     """
     now = now or timezone.now()
-    stations = list(Station.objects.active())
+    stations = list(Station.objects.active().gates())
     last_movement, last_refused = _newest_per_station([s.pk for s in stations])
     moves = Movement.objects.select_related("driver", "operator").in_bulk(list(last_movement.values()))
     refused = RefusedScan.objects.select_related("driver", "operator").in_bulk(list(last_refused.values()))

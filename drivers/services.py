@@ -410,14 +410,15 @@ def record_scan(
 def _record(*, code, station, operator, nonce, direction, force, note, source, now, at, is_late,
             route, vehicle, seals) -> ScanResult:
     refuse = dict(raw=code, station=station, operator=operator, nonce=nonce, source=source, at=at)
-    badge = normalize_badge_code(code) if station.is_active else None
+    # A muster point (the roll call's) is no gate: refused like a disabled station.
+    badge = normalize_badge_code(code) if station.records_scans else None
     driver = _lock_driver(badge_code=badge) if badge else None
     if driver is None:
         # No driver to decide on: a replay, else one refusal (these paths are not the booth's
         # steady state, so the nonce gets a query of its own).
         if nonce and (previous := _replay(nonce, code=code, station=station, operator=operator)):
             return previous
-        if not station.is_active:
+        if not station.records_scans:
             return _refuse(ScanReason.STATION_INACTIVE, **refuse)
         if badge is None:
             return _refuse(ScanReason.INVALID, **refuse)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("stations.urls")),
     path("", include("drivers.urls")),
     path("", include("reports.urls")),
+    path("", include("musters.urls")),
 ]
 
 handler403 = "accounts.views.forbidden"

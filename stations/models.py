@@ -16,6 +16,8 @@ class StationKind(models.TextChoices):
     EXIT = "exit", _("Exit gate")
     GATE = "gate", _("Two-way gate")
     CHECKPOINT = "checkpoint", _("Checkpoint")
+    # Where people gather in an evacuation (the musters app's roll call): never a gate.
+    MUSTER = "muster", _("Muster point")
 
 
 ROUTE_START_KINDS = [StationKind.ENTRY, StationKind.GATE]
@@ -36,6 +38,13 @@ def new_kiosk_secret() -> str:
 class StationQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
+
+    def gates(self):
+        """Stations where the gate's scans are recorded: every kind but muster points."""
+        return self.exclude(kind=StationKind.MUSTER)
+
+    def muster_points(self):
+        return self.filter(kind=StationKind.MUSTER)
 
 
 class Station(models.Model):
@@ -111,9 +120,16 @@ class Station(models.Model):
     def __str__(self):
         return f"{self.name} ({self.code})"
 
+    @property
+    def records_scans(self) -> bool:
+        """Whether the gate's scans (record_scan, the scan screen, the kiosk) may use it."""
+        return self.is_active and self.kind != StationKind.MUSTER
+
     def clean(self):
         self.code = (self.code or "").strip().upper()
         errors = {}
+        if self.self_check_in and self.kind == StationKind.MUSTER:
+            errors["self_check_in"] = _("A muster point has no self check-in kiosk.")
         if self.default_route_id and self.kind not in ROUTE_START_KINDS:
             errors["default_route"] = _("Only an entry or two-way gate starts a route.")
         if self.asks_vehicle and self.kind not in ROUTE_START_KINDS:

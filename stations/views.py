@@ -76,7 +76,7 @@ def _kiosk_code_context(request, station: Station) -> dict:
 def kiosk(request, code):
     """The kiosk screen of a self check-in station: a QR that changes every few seconds."""
     station = _station(code)
-    if not (station.self_check_in and station.is_active):
+    if not (station.self_check_in and station.records_scans):
         return render(request, "stations/kiosk.html", {
             "station": station,
             "error": _("Self check-in is not enabled at this station."),
@@ -91,7 +91,7 @@ def kiosk_code(request, code):
     """The kiosk's current code: an HTML fragment that reloads itself when the slot ends
     (htmx), or JSON with ?format=json."""
     station = _station(code)
-    if not (station.self_check_in and station.is_active):
+    if not (station.self_check_in and station.records_scans):
         return JsonResponse({"error": _("Self check-in is not enabled at this station.")}, status=404)
     context = _kiosk_code_context(request, station)
     if request.GET.get("format") == "json":
@@ -129,7 +129,7 @@ def self_checkin(request, code, token):
         return render(request, "stations/self_checkin.html",
                       {"station": station, "error": message}, status=status)
 
-    if not (station.self_check_in and station.is_active):
+    if not (station.self_check_in and station.records_scans):
         return refuse(_("Self check-in is not enabled at this station. Show your badge at the booth."))
     if not _has_pass(request, station):
         return refuse(_("This code has expired. Scan the code on the station's screen again."))

@@ -13,6 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from drivers.models import Driver
+from musters import services as muster_services
 from stations import services as station_services
 
 ANON, ADMIN, BOOTH, SUPERVISOR, DRIVER = "anonymous", "Administrador", "Caseta", "Supervisor", "Chofer"
@@ -82,6 +83,15 @@ ROLES_ALLOWED = {
     "reports:delete_filter": POST_ONLY,
     "reports:schedule": SPECIAL,  # the filter's owner only (404 for anyone else)
     "reports:download": SPECIAL,  # only with a link signed for the logged-in subscriber
+    # evacuation roll call (issue 15): marshals (mark_muster) see, managers start/close/account
+    "musters:index": STAFF,
+    "musters:start": POST_ONLY,
+    "musters:board": STAFF,
+    "musters:board_live": STAFF,
+    "musters:close": POST_ONLY,
+    "musters:account_manual": POST_ONLY,
+    "musters:report": STAFF,
+    "musters:mark": POST_ONLY,
 }
 
 # A query string that makes the GET a real page view (values filled like path parameters).
@@ -148,6 +158,7 @@ def world(db, role_users, stations, make_driver, settings, tmp_path):
         "code": kiosk.code,
         "token": station_services.kiosk_token(kiosk),
         "path": "drivers/face.jpg",
+        "roll_call_id": muster_services.start_roll_call(by=role_users[SUPERVISOR]).pk,
     }
     return {"values": values, "users": role_users}
 

@@ -55,7 +55,7 @@ def _scan_config(request, station: Station | None) -> dict:
              # The gate checks' fields on the screen (static/js/scan/gate.js).
              "defaultRoute": s.default_route.code if s.default_route and s.default_route.is_active else None,
              "checksSeals": s.checks_seals, "asksVehicle": s.asks_vehicle}
-            for s in Station.objects.active().select_related("default_route")
+            for s in Station.objects.active().gates().select_related("default_route")
         ],
         "routes": [{"code": r.code, "name": r.name} for r in Route.objects.active()],
         "apiVehicle": reverse("drivers:api_vehicle"),
@@ -134,10 +134,10 @@ def scan(request):
     """The booth's all-day screen. The station comes from ?station=, then the device's
     saved choice (static/js/scan/station.js, localStorage), then the user's default station."""
     station = station_by_code(request.GET.get("station"))
-    station = station if station and station.is_active else None
+    station = station if station and station.records_scans else None
     from_url = station is not None
     if station is None and request.user.default_station_id:
-        station = Station.objects.active().filter(pk=request.user.default_station_id).first()
+        station = Station.objects.active().gates().filter(pk=request.user.default_station_id).first()
     config = _scan_config(request, station)
     config["stationFromUrl"] = from_url
     return render(request, "drivers/scan.html", {

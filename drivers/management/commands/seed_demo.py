@@ -62,6 +62,8 @@ STATIONS = [
     ("C3", "Báscula de salida", StationKind.CHECKPOINT, False),
     ("K1", "Caseta de autoservicio", StationKind.CHECKPOINT, True),
     ("S1", "Salida principal", StationKind.EXIT, False),
+    ("M1", "Punto de reunión norte", StationKind.MUSTER, False),
+    ("M2", "Punto de reunión sur", StationKind.MUSTER, False),
 ]
 
 FIRST_NAMES = (
@@ -328,6 +330,8 @@ class Plant:
         booth = Group.objects.get(name=Role.BOOTH)
         self.operator = {}
         for station in self.stations:
+            if station.kind == StationKind.MUSTER:
+                continue  # marshals scan there with their own accounts, no booth
             user, created = User.objects.get_or_create(
                 username=f"caseta.{station.code.lower()}",
                 defaults={"first_name": "Caseta", "last_name": station.name, "default_station": station})
