@@ -148,3 +148,15 @@ def test_the_marshal_page_lists_the_muster_points(client, caseta, point, inside,
     r = client.get("/muster/")
     assert r.context["roll_call"] == rc and r.context["points"] == [point]
     assert r.context["mark_url"] == f"/api/muster/{rc.pk}/mark/" and not r.context["can_manage"]
+
+
+def test_a_muster_point_has_no_kiosk(client, caseta, point):
+    from django.core.exceptions import ValidationError
+
+    point.self_check_in = True
+    with pytest.raises(ValidationError):
+        point.full_clean()
+    point.save()  # a shell slipped it past the form: the kiosk still refuses it
+    client.force_login(caseta)
+    r = client.get(f"/stations/{point.code}/kiosk/")
+    assert r.status_code == 404 and "not enabled" in r.content.decode()
