@@ -3,6 +3,7 @@ from django.urls import path  # noqa: F401
 from .views import active as active_views
 from .views import api as api_views
 from .views import badge as badge_views
+from .views import checkin as checkin_views
 from .views import banned as banned_views
 from .views import dashboard as dashboard_views
 from .views import documents as document_views
@@ -23,6 +24,7 @@ urlpatterns = [
     path("api/scan/", api_views.api_scan, name="api_scan"),
     path("api/scan/annul/", api_views.api_annul, name="api_annul"),
     path("api/scan/vehicle/", api_views.api_vehicle, name="api_vehicle"),
+    path("checkin/<slug:code>/<slug:token>/", checkin_views.self_checkin, name="self_checkin"),
     # --- monitoring screens (issue 4) ---
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("active/", active_views.active, name="active"),

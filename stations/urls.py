@@ -5,9 +5,7 @@ from . import views
 app_name = "stations"
 
 urlpatterns = [
-    # kiosk / station QR (issue 3)
     path("stations/<slug:code>/qr/", views.station_qr, name="station_qr"),
     path("stations/<slug:code>/kiosk/", views.kiosk, name="kiosk"),
     path("stations/<slug:code>/kiosk/code/", views.kiosk_code, name="kiosk_code"),
-    path("checkin/<slug:code>/<slug:token>/", views.self_checkin, name="self_checkin"),
 ]

@@ -45,7 +45,7 @@ ROLES_ALLOWED = {
     "stations:kiosk": STAFF,
     "stations:kiosk_code": STAFF,
     # The administrator holds the permission but no driver profile: a friendly 403 page.
-    "stations:self_checkin": {DRIVER},
+    "drivers:self_checkin": {DRIVER},
     # scan screen and API (issue 3)
     "drivers:scan": STAFF,
     "drivers:scan_recent": STAFF,

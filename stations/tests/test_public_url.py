@@ -33,9 +33,9 @@ def test_the_kiosk_and_self_check_in_links_carry_the_public_url(client, caseta, 
     client.force_login(caseta)
     html = client.get("/stations/G1/kiosk/", HTTP_HOST="192.168.1.77:5000").content.decode()
     data = client.get("/stations/G1/kiosk/code/?format=json", HTTP_HOST="192.168.1.77:5000").json()
-    link = PUBLIC + reverse("stations:self_checkin", args=["G1", data["token"]])
+    link = PUBLIC + reverse("drivers:self_checkin", args=["G1", data["token"]])
     assert data["url"] == link
-    assert PUBLIC + reverse("stations:self_checkin", args=["G1", services.kiosk_token(kiosk_station)]) in html
+    assert PUBLIC + reverse("drivers:self_checkin", args=["G1", services.kiosk_token(kiosk_station)]) in html
     assert "192.168.1.77" not in html
 
 
