@@ -1,6 +1,6 @@
 """Spreadsheet cells the app writes: formula-safe text, and XLSX streamed from the first row.
 
-Formula-safe (issue "trust"): a driver named =HYPERLINK(...), a company, a reason or a badge
+Formula-safe: a driver named =HYPERLINK(...), a company, a reason or a badge
 scanned as =cmd|... is shown by Excel and LibreOffice, never evaluated. csv_text() is the one
 rule for CSV: a ' in front of text that starts like a formula. In XLSX every text is an
 inline string cell (t="inlineStr"), which a spreadsheet never evaluates, so it is kept as

@@ -18,14 +18,14 @@ from .views import scan as scan_views
 app_name = "drivers"
 
 urlpatterns = [
-    # --- scan screen and API (issue 3) ---
+    # --- scan screen and API ---
     path("scan/", scan_views.scan, name="scan"),
     path("scan/recent/", scan_views.scan_recent, name="scan_recent"),
     path("api/scan/", api_views.api_scan, name="api_scan"),
     path("api/scan/annul/", api_views.api_annul, name="api_annul"),
     path("api/scan/vehicle/", api_views.api_vehicle, name="api_vehicle"),
     path("checkin/<slug:code>/<slug:token>/", checkin_views.self_checkin, name="self_checkin"),
-    # --- monitoring screens (issue 4) ---
+    # --- monitoring screens ---
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("active/", active_views.active, name="active"),
     path("active/evacuation/", active_views.evacuation, name="evacuation"),
@@ -36,7 +36,7 @@ urlpatterns = [
     path("banned/<int:driver_id>/unban/", banned_views.unban, name="unban"),
     path("history/", history_views.history, name="history"),
     path("history/export/", history_views.history_export, name="history_export"),
-    # --- registration, badges, import, media (issue 5) ---
+    # --- registration, badges, import, media ---
     path("drivers/", register_views.driver_list, name="driver_list"),
     path("drivers/new/", register_views.register, name="register"),
     path("drivers/<int:pk>/edit/", register_views.edit, name="edit"),

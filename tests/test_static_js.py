@@ -1,4 +1,4 @@
-"""Our own browser code stays in small files (issue 10: no own JS file over 300 lines)."""
+"""Our own browser code stays in small files: no own JS file over 300 lines."""
 
 from pathlib import Path
 

@@ -28,31 +28,31 @@ ROLES_ALLOWED = {
     "healthz": EVERYONE,
     "home": LOGGED_IN,
     "admin:index": {ADMIN},
-    # token API (issue 14): tokens only, a session gets a 401 (drivers/tests/test_api_v1.py)
+    # token API: tokens only, a session gets a 401 (drivers/tests/test_api_v1.py)
     "api:presence": SPECIAL,
     "api:movements": SPECIAL,
     "api:drivers": SPECIAL,
     "api:schema": EVERYONE,  # the API's description, nothing of the plant's data
     "api:docs": EVERYONE,
-    # accounts (issue 4)
+    # accounts
     "accounts:login": SPECIAL,  # anonymous 200, logged in: redirected to his landing page
     "accounts:logout": POST_ONLY,
     "accounts:password_change": LOGGED_IN,
     "accounts:language": LOGGED_IN,
-    "accounts:alerts": MANAGERS,  # e-mail alerts (issue 14)
-    # stations, kiosk and self check-in (issue 3)
+    "accounts:alerts": MANAGERS,  # e-mail alerts
+    # stations, kiosk and self check-in
     "stations:station_qr": STAFF,
     "stations:kiosk": STAFF,
     "stations:kiosk_code": STAFF,
     # The administrator holds the permission but no driver profile: a friendly 403 page.
     "drivers:self_checkin": {DRIVER},
-    # scan screen and API (issue 3)
+    # scan screen and API
     "drivers:scan": STAFF,
     "drivers:scan_recent": STAFF,
     "drivers:api_scan": POST_ONLY,
     "drivers:api_annul": POST_ONLY,
     "drivers:api_vehicle": POST_ONLY,
-    # monitoring screens (issue 4)
+    # monitoring screens
     "drivers:dashboard": MANAGERS,
     "drivers:active": STAFF,
     "drivers:evacuation": STAFF,
@@ -63,7 +63,7 @@ ROLES_ALLOWED = {
     "drivers:unban": POST_ONLY,
     "drivers:history": MANAGERS,
     "drivers:history_export": MANAGERS,
-    # registration, badges, import, media (issue 5)
+    # registration, badges, import, media
     "drivers:driver_list": STAFF,
     "drivers:register": STAFF,
     "drivers:edit": MANAGERS,
@@ -73,11 +73,11 @@ ROLES_ALLOWED = {
     "drivers:import": {ADMIN},
     "drivers:my_badge": {ADMIN, DRIVER},  # the administrator's group holds every permission
     "drivers:media": STAFF,  # a Chofer sees only his own photo (tested in the media tests)
-    # documents and turnaround (issue 13)
+    # documents and turnaround
     "drivers:documents_expiring": MANAGERS,
     "drivers:driver_documents": MANAGERS,
     "drivers:turnaround": MANAGERS,
-    # saved filters and scheduled reports (issue 16): owner / subscriber checks in reports/tests
+    # saved filters and scheduled reports: owner / subscriber checks in reports/tests
     "reports:save_filter": POST_ONLY,
     "reports:apply_filter": SPECIAL,  # a redirect to the history, for the owner or when shared
     "reports:delete_filter": POST_ONLY,

@@ -141,7 +141,7 @@ def test_xlsx_times_are_real_dates_in_plant_time(sup, story):
     assert abs(cell.value - timezone.localtime(first.at).replace(tzinfo=None)) < timedelta(milliseconds=1)
 
 
-# Formula-safe spreadsheets (issue "trust"): user-typed text is shown, never evaluated.
+# Formula-safe spreadsheets: user-typed text is shown, never evaluated.
 HOSTILE_NAME = '=HYPERLINK("http://x.example","clic")'
 HOSTILE_SCANS = ["=cmd|' /C calc'!A0", "+1", "-2", "@SUM(A1)", "\tx"]
 
@@ -225,7 +225,7 @@ def test_late_movements_show_when_they_were_recorded(sup, make_driver, stations,
     assert by_name["Beto Tarde"][17] == "sí" and by_name["Ana Pronto"][17] == "no"
 
 
-# Excel streamed from its first byte (issue 16).
+# Excel streamed from its first byte.
 def test_xlsx_sends_its_first_bytes_before_reading_any_row(sup, story):
     from django.db import connection
 

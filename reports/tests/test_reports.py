@@ -1,4 +1,4 @@
-"""Saved history filters and scheduled reports (issue 16)."""
+"""Saved history filters and scheduled reports."""
 
 import io
 import re
