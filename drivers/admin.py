@@ -134,19 +134,19 @@ class DriverAdmin(admin.ModelAdmin):
     def ban_drivers(self, request, queryset):
         return _reason_action(
             self, request, queryset, title=_("Ban drivers"), perm="drivers.ban_driver", needs_until=True,
-            run=lambda d, reason, until: services.ban(d, reason=reason, by=request.user, until=until),
+            run=lambda d, reason, until: services.ban(driver=d, reason=reason, by=request.user, until=until),
         )
 
     @admin.action(description=_("Lift the ban of the selected drivers"), permissions=["ban"])
     def unban_drivers(self, request, queryset):
-        count = sum(1 for d in queryset if services.unban(d, by=request.user))
+        count = sum(1 for d in queryset if services.unban(driver=d, by=request.user))
         self.message_user(request, ngettext("%d ban lifted.", "%d bans lifted.", count) % count)
 
     @admin.action(description=_("Reissue the badge (the old one stops working)"), permissions=["reissue"])
     def reissue_badges(self, request, queryset):
         return _reason_action(
             self, request, queryset, title=_("Reissue badges"), perm="drivers.reissue_badge", needs_until=False,
-            run=lambda d, reason, until: services.reissue_badge(d, by=request.user, reason=reason),
+            run=lambda d, reason, until: services.reissue_badge(driver=d, by=request.user, reason=reason),
         )
 
     def has_ban_permission(self, request):

@@ -628,7 +628,7 @@ def annul_movement(*, movement: Movement, by, reason: str) -> Movement:
 
 
 @transaction.atomic
-def ban(driver: Driver, *, reason: str, by, until: datetime | None = None) -> Ban:
+def ban(*, driver: Driver, reason: str, by, until: datetime | None = None) -> Ban:
     """Ban a driver from now on (until `until`, if given). A ban in force is replaced."""
     reason = (reason or "").strip()
     if not reason:
@@ -643,7 +643,7 @@ def ban(driver: Driver, *, reason: str, by, until: datetime | None = None) -> Ba
 
 
 @transaction.atomic
-def unban(driver: Driver, *, by) -> Ban | None:
+def unban(*, driver: Driver, by) -> Ban | None:
     """Lift the driver's ban in force; returns it, or None when he was not banned."""
     _lock_driver(pk=driver.pk)
     current = Ban.objects.in_force().filter(driver=driver).first()
@@ -656,7 +656,7 @@ def unban(driver: Driver, *, by) -> Ban | None:
 
 
 @transaction.atomic
-def reissue_badge(driver: Driver, *, by, reason: str = "") -> str:
+def reissue_badge(*, driver: Driver, by, reason: str = "") -> str:
     """Give the driver a new badge code; the old one is revoked at once (kept with who, when
     and why, so that its scans say "revoked"). Returns the new code."""
     driver = _lock_driver(pk=driver.pk)

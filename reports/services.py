@@ -81,8 +81,8 @@ def visible_filters(user):
 
 
 @transaction.atomic
-def save_filter(*, owner, name: str, query, period: str = "", shared: bool = False) -> SavedFilter:
-    """Save the history filters `query` under `name` for `owner` (replacing his filter of that name).
+def save_filter(*, by, name: str, query, period: str = "", shared: bool = False) -> SavedFilter:
+    """Save the history filters `query` under `name` for the user `by` (replacing his filter of that name).
 
     With a `period`, the fixed dates of `query` are dropped: the period gives the dates
     each time the filter is used. Raises ValidationError for an empty name, an unknown
@@ -98,7 +98,7 @@ def save_filter(*, owner, name: str, query, period: str = "", shared: bool = Fal
         for key in DATE_KEYS:
             query.pop(key, None)
     saved, _created = SavedFilter.objects.update_or_create(
-        owner=owner, name=name, defaults={"query": query, "period": period, "shared": shared}
+        owner=by, name=name, defaults={"query": query, "period": period, "shared": shared}
     )
     return saved
 

@@ -34,7 +34,7 @@ def save_filter(request):
         messages.error(request, _("Give the filter a name."))
         return redirect(_history_url(current))
     try:
-        saved = services.save_filter(owner=request.user, query=current, **form.cleaned_data)
+        saved = services.save_filter(by=request.user, query=current, **form.cleaned_data)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(_history_url(current))

@@ -187,7 +187,7 @@ def test_a_driver_named_like_a_script_is_shown_escaped_on_every_screen(admin_use
     inside = make_driver(full_name=SCRIPT, company=SCRIPT, plate="XSS-1", notes=SCRIPT)
     banned = make_driver(full_name=SCRIPT + " 2", company=SCRIPT, plate="XSS-2")
     services.record_scan(code=inside.badge_code, station=stations["entry"], operator=admin_user)
-    services.ban(banned, reason=SCRIPT, by=admin_user)
+    services.ban(driver=banned, reason=SCRIPT, by=admin_user)
     services.record_scan(code=banned.badge_code, station=stations["entry"], operator=admin_user)
     client = logged_in(admin_user)
 

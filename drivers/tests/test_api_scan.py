@@ -74,7 +74,7 @@ def test_a_two_way_gate_records_the_exit_with_the_time_inside(booth, driver, sta
 
 
 def test_a_banned_driver_is_refused_with_the_reason(booth, driver, stations, supervisor):
-    services.ban(driver, reason="Robo de diésel", by=supervisor)
+    services.ban(driver=driver, reason="Robo de diésel", by=supervisor)
     r = post(booth, API, {"code": driver.badge_code, "station": "E1"})
     data = r.json()
     assert r.status_code == 200

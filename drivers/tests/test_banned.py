@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_it_lists_bans_in_force_with_reason_since_and_by_whom(sup, driver, supervisor):
-    services.ban(driver, reason="Robo de diésel", by=supervisor)
+    services.ban(driver=driver, reason="Robo de diésel", by=supervisor)
     html = sup.get("/banned/").content.decode()
     assert "Robo de diésel" in html and driver.full_name in html and "super1" in html
 
@@ -46,7 +46,7 @@ def test_a_ban_ending_in_the_past_is_refused(sup, driver):
 
 
 def test_unban_lifts_the_ban_and_keeps_it_in_the_history(sup, driver, supervisor):
-    services.ban(driver, reason="Pelea", by=supervisor)
+    services.ban(driver=driver, reason="Pelea", by=supervisor)
     assert sup.post(f"/banned/{driver.pk}/unban/").status_code == 302
     ban = Ban.objects.get(driver=driver)
     assert ban.lifted_at is not None and ban.lifted_by == supervisor
@@ -77,8 +77,8 @@ def test_the_banned_list_costs_a_bounded_number_of_queries_with_50_rows(
 ):
     for i in range(50):
         d = make_driver()
-        services.ban(d, reason=f"motivo {i}", by=supervisor)
+        services.ban(driver=d, reason=f"motivo {i}", by=supervisor)
         if i % 2:
-            services.unban(d, by=supervisor)
+            services.unban(driver=d, by=supervisor)
     with django_assert_max_num_queries(10):
         assert sup.get("/banned/").status_code == 200

@@ -65,19 +65,19 @@ def test_a_new_scan_anywhere_changes_the_marker_and_the_poll_sends_it(sup, drive
 def test_bans_and_annulments_change_the_marker_too(sup, driver, stations, caseta, supervisor, change):
     result = record_scan(code=driver.badge_code, station=stations["entry"], operator=caseta)
     if change == "unban":
-        services.ban(driver, reason="x", by=supervisor)
+        services.ban(driver=driver, reason="x", by=supervisor)
     marker = selectors.live_marker()
     if change == "ban":
-        services.ban(driver, reason="x", by=supervisor)
+        services.ban(driver=driver, reason="x", by=supervisor)
     elif change == "unban":
-        services.unban(driver, by=supervisor)
+        services.unban(driver=driver, by=supervisor)
     else:
         services.annul_movement(movement=result.movement, by=caseta, reason="wrong driver")
     assert selectors.live_marker() != marker
 
 
 def test_a_banned_driver_at_the_gate_raises_the_alert(sup, driver, stations, caseta, supervisor):
-    services.ban(driver, reason="Robo de combustible", by=supervisor)
+    services.ban(driver=driver, reason="Robo de combustible", by=supervisor)
     record_scan(code=driver.badge_code, station=stations["entry"], operator=caseta)
     html = sup.get("/dashboard/").content.decode()
     assert 'class="ban-alert"' in html and "Robo de combustible" in html

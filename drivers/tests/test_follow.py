@@ -28,7 +28,7 @@ def test_it_shows_where_he_is_and_his_route_with_the_time_between_stations(
 
 
 def test_it_shows_his_refused_attempts_and_his_ban(sup, driver, stations, caseta, supervisor):
-    services.ban(driver, reason="Exceso de velocidad", by=supervisor)
+    services.ban(driver=driver, reason="Exceso de velocidad", by=supervisor)
     record_scan(code=driver.badge_code, station=stations["entry"], operator=caseta)
     html = sup.get(f"/follow/?driver={driver.pk}").content.decode()
     assert "Exceso de velocidad" in html and "row-refused" in html

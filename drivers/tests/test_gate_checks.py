@@ -101,7 +101,7 @@ def test_a_missing_document_is_said_before_an_expired_one(driver, stations, case
 
 def test_a_ban_is_said_before_documents(driver, stations, caseta, supervisor, licence):
     give(driver, licence, -5)
-    services.ban(driver, reason="Robo", by=supervisor)
+    services.ban(driver=driver, reason="Robo", by=supervisor)
     assert scan(driver, stations["entry"], caseta).reason == ScanReason.BANNED
 
 
@@ -215,7 +215,7 @@ def test_a_visit_keeps_its_route_when_the_route_is_deactivated(driver, stations,
 
 def test_a_ban_and_anti_passback_are_said_before_the_route(driver, stations, caseta, supervisor, route):
     scan(driver, stations["entry"], caseta, route="DESC")
-    services.ban(driver, reason="Robo", by=supervisor)
+    services.ban(driver=driver, reason="Robo", by=supervisor)
     assert scan(driver, stations["exit"], caseta).reason == ScanReason.BANNED
 
 

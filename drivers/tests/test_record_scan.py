@@ -97,7 +97,7 @@ def test_it_refuses_an_unknown_badge(stations, caseta):
 
 def test_it_refuses_a_revoked_badge_saying_so(driver, stations, caseta, supervisor):
     old = driver.badge_code
-    new = services.reissue_badge(driver, by=supervisor)
+    new = services.reissue_badge(driver=driver, by=supervisor)
     assert new != old
     result = scan(old, stations["entry"], caseta)
     assert result.reason == ScanReason.REVOKED and result.driver == driver
@@ -106,7 +106,7 @@ def test_it_refuses_a_revoked_badge_saying_so(driver, stations, caseta, supervis
 
 
 def test_it_refuses_a_banned_driver_with_the_reason(driver, stations, caseta, supervisor):
-    services.ban(driver, reason="Exceso de velocidad en patio", by=supervisor)
+    services.ban(driver=driver, reason="Exceso de velocidad en patio", by=supervisor)
     result = scan(driver, stations["entry"], caseta)
     assert not result.accepted and result.reason == ScanReason.BANNED
     assert "Exceso de velocidad en patio" in result.message
@@ -116,15 +116,15 @@ def test_it_refuses_a_banned_driver_with_the_reason(driver, stations, caseta, su
 
 
 def test_an_unbanned_driver_is_admitted_again_and_the_ban_stays_in_history(driver, stations, caseta, supervisor):
-    services.ban(driver, reason="Pelea", by=supervisor)
-    lifted = services.unban(driver, by=supervisor)
+    services.ban(driver=driver, reason="Pelea", by=supervisor)
+    lifted = services.unban(driver=driver, by=supervisor)
     assert lifted.lifted_by == supervisor and lifted.lifted_at
     assert scan(driver, stations["entry"], caseta).accepted
     assert driver.bans.count() == 1
 
 
 def test_a_ban_with_an_end_date_expires_by_itself(driver, stations, caseta, supervisor):
-    ban = services.ban(driver, reason="Suspensión de 1 día", by=supervisor,
+    ban = services.ban(driver=driver, reason="Suspensión de 1 día", by=supervisor,
                        until=timezone.now() + timedelta(days=1))
     assert scan(driver, stations["entry"], caseta).reason == ScanReason.BANNED
     type(ban).objects.filter(pk=ban.pk).update(
@@ -134,7 +134,7 @@ def test_a_ban_with_an_end_date_expires_by_itself(driver, stations, caseta, supe
 
 def test_a_ban_needs_a_reason(driver, supervisor):
     with pytest.raises(ScanError):
-        services.ban(driver, reason="  ", by=supervisor)
+        services.ban(driver=driver, reason="  ", by=supervisor)
     assert not driver.bans.exists()
 
 
@@ -242,7 +242,7 @@ def test_a_nonce_used_by_another_operator_is_a_conflict(driver, stations, caseta
 
 
 def test_a_nonce_of_a_refused_scan_is_bound_to_its_text(driver, stations, caseta, supervisor):
-    services.ban(driver, reason="Robo de diésel", by=supervisor)
+    services.ban(driver=driver, reason="Robo de diésel", by=supervisor)
     scan(driver, stations["entry"], caseta, nonce="n-banned")
     with pytest.raises(ScanError) as error:
         scan("garbage", stations["entry"], caseta, nonce="n-banned")
@@ -254,7 +254,7 @@ def test_a_nonce_of_a_refused_scan_is_bound_to_its_text(driver, stations, caseta
 def test_a_nonce_replayed_after_the_badge_was_reissued_still_replays(driver, stations, caseta, supervisor):
     old = driver.badge_code
     first = scan(old, stations["entry"], caseta, nonce="n-reissue")
-    services.reissue_badge(driver, by=supervisor)
+    services.reissue_badge(driver=driver, by=supervisor)
     again = scan(old, stations["entry"], caseta, nonce="n-reissue")
     assert again.replayed and again.movement == first.movement
 

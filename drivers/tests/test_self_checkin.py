@@ -101,7 +101,7 @@ def test_a_booth_account_may_not_self_check_in(client, caseta, kiosk_station):
 def test_a_banned_driver_is_refused_at_the_kiosk(client, chofer, chofer_driver, kiosk_station, supervisor):
     from drivers.services import ban
 
-    ban(chofer_driver, reason="Documentos falsos", by=supervisor)
+    ban(driver=chofer_driver, reason="Documentos falsos", by=supervisor)
     client.force_login(chofer)
     url = checkin_url(kiosk_station, services.kiosk_token(kiosk_station))
     client.get(url)

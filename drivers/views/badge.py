@@ -100,7 +100,7 @@ def badge_sheet(request):
 def reissue(request, pk):
     driver = get_object_or_404(Driver, pk=pk)
     reason = " ".join(request.POST.get("reason", "").split())[:200] or _("Lost badge")
-    services.reissue_badge(driver, by=request.user, reason=reason)
+    services.reissue_badge(driver=driver, by=request.user, reason=reason)
     messages.success(
         request,
         _("New badge issued for %(name)s. The old badge no longer works: print this one.")

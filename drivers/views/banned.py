@@ -69,7 +69,7 @@ def ban(request, driver_id: int):
         return _back(request)
     try:
         services.ban(
-            driver, reason=form.cleaned_data["reason"], by=request.user, until=form.cleaned_data["until"]
+            driver=driver, reason=form.cleaned_data["reason"], by=request.user, until=form.cleaned_data["until"]
         )
     except services.ScanError as error:
         messages.error(request, str(error))
@@ -84,7 +84,7 @@ def ban(request, driver_id: int):
 @permission_required("drivers.ban_driver")
 def unban(request, driver_id: int):
     driver = get_object_or_404(Driver, pk=driver_id)
-    lifted = services.unban(driver, by=request.user)
+    lifted = services.unban(driver=driver, by=request.user)
     if lifted:
         messages.success(request, _("The ban of %(name)s was lifted.") % {"name": driver.full_name})
     else:

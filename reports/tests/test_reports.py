@@ -75,7 +75,7 @@ def test_invalid_filters_or_an_empty_name_save_nothing(sup):
 
 
 def test_a_saved_filter_opens_the_history_with_its_dates_resolved_today(sup, supervisor, stations):
-    saved = services.save_filter(owner=supervisor, name="Ayer", query={"direction": "in"}, period=Period.YESTERDAY)
+    saved = services.save_filter(by=supervisor, name="Ayer", query={"direction": "in"}, period=Period.YESTERDAY)
     response = sup.get(f"/history/saved/{saved.pk}/")
     assert response.status_code == 302
     query = parse_qs(urlparse(response["Location"]).query)
@@ -84,23 +84,23 @@ def test_a_saved_filter_opens_the_history_with_its_dates_resolved_today(sup, sup
 
 
 def test_the_menu_shows_own_and_shared_filters_not_others_private_ones(sup, supervisor, boss):
-    services.save_filter(owner=supervisor, name="Mío", query={})
-    services.save_filter(owner=boss, name="Compartido", query={}, shared=True)
-    private = services.save_filter(owner=boss, name="Privado", query={})
+    services.save_filter(by=supervisor, name="Mío", query={})
+    services.save_filter(by=boss, name="Compartido", query={}, shared=True)
+    private = services.save_filter(by=boss, name="Privado", query={})
     page = sup.get("/history/").content.decode()
     assert "Mío" in page and "Compartido" in page and "Privado" not in page
     assert sup.get(f"/history/saved/{private.pk}/").status_code == 404
 
 
 def test_only_the_owner_schedules_or_deletes_a_filter(sup, boss):
-    shared = services.save_filter(owner=boss, name="Compartido", query={}, shared=True)
+    shared = services.save_filter(by=boss, name="Compartido", query={}, shared=True)
     assert sup.get(f"/history/saved/{shared.pk}/schedule/").status_code == 404
     assert sup.post(f"/history/saved/{shared.pk}/delete/").status_code == 404
     assert SavedFilter.objects.filter(pk=shared.pk).exists()
 
 
 def test_the_owner_schedules_a_weekly_report_from_its_page(sup, supervisor, boss):
-    saved = services.save_filter(owner=supervisor, name="Semanal", query={}, period=Period.LAST_WEEK)
+    saved = services.save_filter(by=supervisor, name="Semanal", query={}, period=Period.LAST_WEEK)
     response = sup.post(f"/history/saved/{saved.pk}/schedule/", {
         "frequency": "weekly", "weekday": "0", "hour": "7", "format": "xlsx",
         "subscribers": [boss.pk], "is_active": "on"})
@@ -117,7 +117,7 @@ def test_the_owner_schedules_a_weekly_report_from_its_page(sup, supervisor, boss
 
 
 def test_a_user_without_an_email_cannot_subscribe(supervisor, boss):
-    saved = services.save_filter(owner=supervisor, name="X", query={})
+    saved = services.save_filter(by=supervisor, name="X", query={})
     no_mail = make_user("sinmail", Role.SUPERVISOR)
     with pytest.raises(ValidationError):
         services.schedule_report(saved=saved, by=supervisor, frequency="daily", hour=7, subscribers=[no_mail])
@@ -125,7 +125,7 @@ def test_a_user_without_an_email_cannot_subscribe(supervisor, boss):
 
 
 def weekly(owner, subscriber, *, fmt="xlsx", period=Period.LAST_WEEK, query=None, created=None):
-    saved = services.save_filter(owner=owner, name="Báscula, semana pasada", query=query or {}, period=period)
+    saved = services.save_filter(by=owner, name="Báscula, semana pasada", query=query or {}, period=period)
     schedule = services.schedule_report(saved=saved, by=owner, frequency="weekly", weekday=0, hour=7,
                                         fmt=fmt, subscribers=[subscriber])
     ReportSchedule.objects.filter(pk=schedule.pk).update(created_at=created or plant(2026, 11, 24))
@@ -178,7 +178,7 @@ def test_each_scheduled_time_has_at_most_one_run(supervisor, boss):
 
 
 def test_the_scheduled_hour_is_the_plants(supervisor, boss):
-    saved = services.save_filter(owner=supervisor, name="Noche", query={})
+    saved = services.save_filter(by=supervisor, name="Noche", query={})
     schedule = services.schedule_report(saved=saved, by=supervisor, frequency="daily", hour=20, subscribers=[boss])
     # 20:00 in Mexico City is 02:00 UTC the next day.
     utc = dt_timezone.utc

@@ -31,7 +31,7 @@ def test_a_banned_driver_at_the_gate_alarms_every_open_dashboard(
     browser, live_server, login, supervisor, administrador, caseta, stations, make_driver, screenshot_dir
 ):
     driver = make_driver(full_name="Bruno Vetado")
-    services.ban(driver, reason="Robo de combustible", by=supervisor)
+    services.ban(driver=driver, reason="Robo de combustible", by=supervisor)
     pages = []
     for user in (supervisor, administrador):
         context = browser.new_context(locale="es-MX", viewport={"width": 1280, "height": 800})

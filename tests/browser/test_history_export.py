@@ -64,7 +64,7 @@ def test_save_the_filters_under_a_name_and_find_them_in_the_menu(page, live_serv
     for name in ("Ana Núñez", "Beto Lara"):
         record_scan(code=make_driver(full_name=name).badge_code, station=stations["entry"], operator=caseta)
     other = make_user("gerente", Role.SUPERVISOR, first_name="Laura", last_name="Gil", email="laura@plant.example")
-    save_filter(owner=other, name="Salidas de hoy", query={"direction": "out"}, period="today", shared=True)
+    save_filter(by=other, name="Salidas de hoy", query={"direction": "out"}, period="today", shared=True)
 
     login(page, supervisor)
     page.goto(f"{live_server.url}/history/")

@@ -94,7 +94,7 @@ def test_a_banned_driver_is_shown_in_red_with_the_reason(booth_page, driver, sup
                                                          settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     put_photo(driver, tmp_path)
-    driver_services.ban(driver, reason="Exceso de velocidad en patio", by=supervisor)
+    driver_services.ban(driver=driver, reason="Exceso de velocidad en patio", by=supervisor)
     page = booth_page
     scan_with_scanner(page, driver.badge_code)
     result = expect_result(page, "refused")

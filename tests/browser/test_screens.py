@@ -32,7 +32,7 @@ def plant(stations, make_driver, caseta, supervisor, settings):
     Visit.objects.create(driver=late, entered_at=timezone.now() - timezone.timedelta(hours=10),
                          last_seen_at=timezone.now(), entry_station=stations["entry"],
                          last_station=stations["checkpoint"])
-    services.ban(people[3], reason="Exceso de velocidad dentro del patio", by=supervisor)
+    services.ban(driver=people[3], reason="Exceso de velocidad dentro del patio", by=supervisor)
     record_scan(code=people[3].badge_code, station=stations["gate"], operator=caseta)
     record_scan(code="HOLA123", station=stations["gate"], operator=caseta)
     return {"first": people[0], "banned": people[3]}
