@@ -83,7 +83,7 @@ ROLES_ALLOWED = {
     "reports:delete_filter": POST_ONLY,
     "reports:schedule": SPECIAL,  # the filter's owner only (404 for anyone else)
     "reports:download": SPECIAL,  # only with a link signed for the logged-in subscriber
-    # evacuation roll call (issue 15): marshals (mark_muster) see, managers start/close/account
+    # evacuation roll call: marshals (mark_muster) see, managers start/close/account
     "musters:index": STAFF,
     "musters:start": POST_ONLY,
     "musters:board": STAFF,
