@@ -21,9 +21,10 @@ from django.db.models import Exists, OuterRef, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from stations.models import Station, StationKind
+from stations import outbox
+from stations.models import EventName, Station, StationKind
 
-from . import checks, photos
+from . import checks, events, photos
 from .models import (
     Ban,
     DriverDocument,
@@ -167,9 +168,12 @@ def _operator_id(operator) -> int | None:
 
 
 def _refuse(reason, *, raw, station, operator, driver=None, direction=None, detail="",
-            nonce=None, source=Source.SCAN, at=None, visit=None) -> ScanResult:
+            nonce=None, source=Source.SCAN, at=None, visit=None, listened=None) -> ScanResult:
     """Store a refused scan. Called inside record_scan's transaction: a nonce taken
-    meanwhile raises IntegrityError, which record_scan answers with the first result."""
+    meanwhile raises IntegrityError, which record_scan answers with the first result.
+
+    `listened`: the event names someone listens to (from the state query); None when the
+    caller had no state query to fold the check into (one statement of its own then)."""
     refused = RefusedScan.objects.create(
         raw_input=_clean_raw(raw),
         reason=reason,
@@ -182,7 +186,40 @@ def _refuse(reason, *, raw, station, operator, driver=None, direction=None, deta
         nonce=nonce,
         at=at or timezone.now(),
     )
+    _emit(events.refused_events(refused), station=station, listened=listened)
     return _result_from_refused(refused, visit=visit)
+
+
+# The events a scan may emit, and the state query's column telling whether anyone listens.
+SCAN_EVENTS = {
+    EventName.SCAN_ACCEPTED: "listen_accepted",
+    EventName.SCAN_REFUSED: "listen_refused",
+    EventName.BANNED_ATTEMPT: "listen_banned",
+    EventName.FORCED_MOVEMENT: "listen_forced",
+}
+
+
+def _listener_annotations(station: Station) -> dict:
+    return {column: outbox.listeners(name, station.pk) for name, column in SCAN_EVENTS.items()}
+
+
+def _listened_from_state(state: dict) -> set:
+    return {name for name, column in SCAN_EVENTS.items() if state.get(column)}
+
+
+def _emit(found: list, *, station: Station | None, listened: set | None) -> None:
+    """Write the events someone listens to into the outbox (in the caller's transaction)."""
+    if not found:
+        return
+    if listened is None:
+        if station is not None:
+            flags = outbox.listened(station, {e.name for e in found})
+        else:
+            flags = {e.name: outbox.listening_anywhere(e.name) for e in found}
+        listened = {name for name, on in flags.items() if on}
+    wanted = [e for e in found if e.name in listened]
+    if wanted:
+        outbox.emit(wanted, station=station)
 
 
 # --- nonces ---------------------------------------------------------------------------------
@@ -323,6 +360,9 @@ def _driver_state(driver: Driver, *, station: Station, at: datetime, now: dateti
         checks["seen_movement_id"] = Subquery(Movement.objects.filter(nonce=nonce).values("pk")[:1])
         checks["seen_refused_id"] = Subquery(RefusedScan.objects.filter(nonce=nonce).values("pk")[:1])
     checks.update(extra)  # the plant's configured checks (drivers/checks.py)
+    # Whether a webhook or a person listens to each event this scan may emit: no
+    # statement of its own, so that an unheard scan costs nothing more.
+    checks.update(_listener_annotations(station))
     return Driver.objects.filter(pk=driver.pk).annotate(**checks).values(*checks).get()
 
 
@@ -439,6 +479,7 @@ def _record(*, code, station, operator, nonce, direction, force, note, source, n
         return _result_from_movement(recent, reason=ScanReason.DUPLICATE)
 
     visit = _visit_from_state(state, driver)
+    refuse["listened"] = listened = _listened_from_state(state)
     if state["ban_reason"] is not None:
         return _refuse(ScanReason.BANNED, driver=driver, detail=state["ban_reason"], visit=visit, **refuse)
 
@@ -477,6 +518,7 @@ def _record(*, code, station, operator, nonce, direction, force, note, source, n
     if movement.visit is not None:
         movement.plate = movement.visit.plate  # the vehicle of this visit, else his usual one
     movement.save()
+    _emit(events.accepted_events(movement), station=station, listened=listened)
     # Known under the driver's lock, so can_annul needs no query for it.
     movement.is_latest = not state["newer_exists"]
     return _result_from_movement(movement)
@@ -530,7 +572,7 @@ def check_out(*, driver: Driver, by, reason: str) -> Movement:
     if visit is None:
         raise ScanError(_("%(name)s is not inside.") % {"name": driver.full_name}, code="not_inside")
     now = timezone.now()
-    return Movement.objects.create(
+    movement = Movement.objects.create(
         driver=driver,
         station=None,
         direction=Direction.OUT,
@@ -542,6 +584,8 @@ def check_out(*, driver: Driver, by, reason: str) -> Movement:
         visit=_move(driver, None, Direction.OUT, visit, now),
         plate=driver.plate,
     )
+    _emit(events.accepted_events(movement), station=None, listened=None)
+    return movement
 
 
 def _annul_refusal(movement: Movement, by, now: datetime) -> ScanError | None:

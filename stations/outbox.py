@@ -87,6 +87,13 @@ def listened(station: Station, names: Iterable[str]) -> dict[str, bool]:
     return {name: bool(row.get(f"l{i}")) for i, name in enumerate(names)}
 
 
+def listening_anywhere(name: str) -> bool:
+    """Whether anyone listens to `name` from no station (a manual check-out)."""
+    if Webhook.objects.listening(name, None).exists():
+        return True
+    return name in ALERT_EVENTS and alert_readers().filter(alert_events__icontains=f'"{name}"').exists()
+
+
 def emit(events: Iterable[Event], *, station: Station | None, at=None) -> list[OutboxEvent]:
     """Write `events` to the outbox in the caller's transaction: one INSERT for them all."""
     at = at or timezone.now()
@@ -218,6 +225,6 @@ def queue_digests(*, since, until, users=None) -> int:
 
 
 __all__ = [
-    "Event", "EventName", "listeners", "listened", "emit", "fan_out", "claim_due", "record_result",
+    "Event", "EventName", "listeners", "listened", "listening_anywhere", "emit", "fan_out", "claim_due", "record_result",
     "send_again", "queue_digests", "body", "backoff",
 ]
