@@ -32,6 +32,7 @@ ROLES_ALLOWED = {
     "api:presence": SPECIAL,
     "api:movements": SPECIAL,
     "api:drivers": SPECIAL,
+    "api:scans": SPECIAL,  # a `write` token only (drivers/tests/test_api_v1.py)
     "api:schema": EVERYONE,  # the API's description, nothing of the plant's data
     "api:docs": EVERYONE,
     # accounts

@@ -147,3 +147,34 @@ def test_the_docs_page_loads_its_assets_from_this_server(client):
     assert "http://" not in html and "https://" not in html and "<script>" not in html
     script = client.get("/api/v1/docs/?script=")
     assert script.status_code == 200 and "/api/v1/schema/" in script.content.decode()
+
+
+def test_a_write_token_records_a_scan_with_the_booths_answer(client, write_key, driver, stations, supervisor):
+    answer = client.post("/api/v1/scans/", {"code": driver.badge_code, "station": "E1", "nonce": "erp-1"},
+                         content_type="application/json", **bearer(write_key))
+    assert answer.status_code == 200, answer.content
+    data = answer.json()
+    assert data["accepted"] and data["direction"] == "in" and data["driver"]["name"] == driver.full_name
+    movement = Movement.objects.get()
+    assert movement.operator == supervisor and movement.nonce == "erp-1"
+    again = client.post("/api/v1/scans/", {"code": driver.badge_code, "station": "E1", "nonce": "erp-1"},
+                        content_type="application/json", **bearer(write_key))
+    assert again.json()["replayed"] and Movement.objects.count() == 1
+
+
+def test_scans_refuses_a_read_token_a_missing_token_and_bad_input(client, read_key, write_key, driver, stations):
+    body = {"code": driver.badge_code, "station": "E1"}
+    assert client.post("/api/v1/scans/", body, content_type="application/json", **bearer(read_key)).status_code == 403
+    assert client.post("/api/v1/scans/", body, content_type="application/json").status_code == 401
+    bad = client.post("/api/v1/scans/", {"code": driver.badge_code, "station": "NOPE"},
+                      content_type="application/json", **bearer(write_key))
+    assert bad.status_code == 400 and bad.json()["code"] == "unknown_station"
+    assert client.post("/api/v1/scans/", "not json", content_type="application/json",
+                       **bearer(write_key)).status_code == 400
+    assert not Movement.objects.exists()
+
+
+def test_the_schema_documents_post_scans(client):
+    schema = client.get("/api/v1/schema/?format=json").json()
+    assert "post" in schema["paths"]["/api/v1/scans/"]
+    validate(schema)

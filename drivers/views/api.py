@@ -249,7 +249,13 @@ def scan_result_json(result: ScanResult, user) -> dict:
 def api_scan(request):
     """POST {"code", "station", "nonce"?, "direction"?, "force"?, "note"?, "scanned_at"?,
     "route"?, "vehicle"? {"plate", "trailers", "seals"}, "seals"?}."""
-    data = _json_body(request)
+    return JsonResponse(scan_from_json(_json_body(request), operator=request.user))
+
+
+def scan_from_json(data: dict, *, operator) -> dict:
+    """Record the scan a JSON object asks for (the /api/scan/ contract); its JSON answer.
+
+    Raises BadRequest or ScanError, which the caller answers with error_response."""
     code = _field(data, "code", str, required=True)
     if not code.strip():
         raise BadRequest(_("The field “%(field)s” is required.") % {"field": "code"})
@@ -257,7 +263,7 @@ def api_scan(request):
     result = record_scan(
         code=code,
         station=station,
-        operator=request.user,
+        operator=operator,
         nonce=_field(data, "nonce", str),
         direction=_field(data, "direction", str),
         force=_field(data, "force", bool) or False,
@@ -268,7 +274,7 @@ def api_scan(request):
         vehicle=_field(data, "vehicle", dict),
         seals=_field(data, "seals", list),
     )
-    return JsonResponse(scan_result_json(result, request.user))
+    return scan_result_json(result, operator)
 
 
 @api_view("drivers.record_movement")

@@ -19,9 +19,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import exceptions, generics, pagination, permissions
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from drivers import selectors
 from drivers.models import Driver, Movement
+from drivers.services import ScanError
+from drivers.views.api import STATUS_BY_CODE, BadRequest, _json_body, error_response, scan_from_json
 from drivers.serializers import (
     DriverSerializer,
     MovementSerializer,
@@ -94,6 +98,43 @@ class MovementListView(generics.ListAPIView):
         return movements
 
 
+SCAN_REQUEST = {
+    "type": "object",
+    "required": ["code", "station"],
+    "properties": {
+        "code": {"type": "string", "description": "The badge's QR text."},
+        "station": {"type": "string", "description": "The station's code."},
+        "nonce": {"type": "string", "description": "1 to 64 of A-Z a-z 0-9 -_.: ; a retry with it answers the first result."},
+        "direction": {"type": "string", "enum": ["in", "out", "pass"]},
+        "force": {"type": "boolean"},
+        "note": {"type": "string", "description": "A forced movement's reason."},
+        "scanned_at": {"type": "string", "format": "date-time"},
+        "route": {"type": "string"},
+        "vehicle": {"type": "object"},
+        "seals": {"type": "array", "items": {"type": "string"}},
+    },
+}
+SCAN_ANSWER = {"type": "object", "description": "The same answer as POST /api/scan/ (accepted, reason, message, driver, ...)."}
+ERROR_ANSWER = {"type": "object", "properties": {"error": {"type": "string"}, "code": {"type": "string"}}}
+
+
+@extend_schema(request={"application/json": SCAN_REQUEST},
+               responses={200: SCAN_ANSWER, 400: ERROR_ANSWER, 401: ERROR_ANSWER, 403: ERROR_ANSWER,
+                          409: ERROR_ANSWER, 429: ERROR_ANSWER})
+class ScanView(APIView):
+    """Record a scan, exactly as the booth's POST /api/scan/ (a `write` token; operator = its user)."""
+
+    required_perms = ("drivers.record_movement",)
+
+    def post(self, request):
+        try:
+            return Response(scan_from_json(_json_body(request._request), operator=request.user))
+        except BadRequest as exc:
+            return error_response(str(exc), 400, exc.code)
+        except ScanError as exc:
+            return error_response(exc.message, STATUS_BY_CODE.get(exc.code, 400), exc.code)
+
+
 class SchemaView(SpectacularAPIView):
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
@@ -114,6 +155,7 @@ urlpatterns = [
     path("presence/", PresenceView.as_view(), name="presence"),
     path("movements/", MovementListView.as_view(), name="movements"),
     path("drivers/", DriverListView.as_view(), name="drivers"),
+    path("scans/", ScanView.as_view(), name="scans"),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(), name="docs"),
 ]
