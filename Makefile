@@ -24,7 +24,7 @@ setup: install
 
 run: setup
 	@echo "QRGate on http://0.0.0.0:$(PORT)/  (Ctrl+C stops it)"
-	$(VENV)/bin/gunicorn qrgate.wsgi:application --bind 0.0.0.0:$(PORT) --workers $(WORKERS) \
+	PY=$(PY) deploy/with-workers.sh $(VENV)/bin/gunicorn qrgate.wsgi:application --bind 0.0.0.0:$(PORT) --workers $(WORKERS) \
 		--no-control-socket --access-logfile - --forwarded-allow-ips 127.0.0.1
 
 demo: setup
