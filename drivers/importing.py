@@ -313,19 +313,28 @@ def _decide_existing(rows: list[RowResult]) -> dict[str, Driver]:
 
 @transaction.atomic
 def apply(report: ImportReport, *, by=None) -> ImportReport:
-    """Write the report's valid rows in one transaction (all of them or none): the new
-    drivers through services.register_drivers, the changes through services.update_driver.
+    """Write the report's valid rows in one transaction (all of them or none). The import
+    jobs (drivers.importjobs) call apply_rows() per chunk instead."""
+    apply_rows(report.rows, by=by)
+    report.dry_run, report.applied = False, True
+    return report
 
-    The decisions are taken again inside the transaction, so a driver registered at the
-    gate since the dry run is updated instead of failing on the unique licence.
+
+def apply_rows(rows: list[RowResult], *, by=None) -> None:
+    """Write `rows` (their valid ones): the new drivers through services.register_drivers,
+    the changes through services.update_driver, the document dates. Call it inside a
+    transaction.
+
+    The decisions are taken again here, so a driver registered at the gate since the check
+    is updated instead of failing on the unique licence; the rows' actions say what was done.
     """
-    existing = _decide_existing(report.rows)
+    existing = _decide_existing(rows)
     try:
         services.register_drivers(
             by=by,
-            drivers=[{n: r.values.get(n, "") for n in FIELDS} for r in report.rows if r.action == Action.CREATE],
+            drivers=[{n: r.values.get(n, "") for n in FIELDS} for r in rows if r.action == Action.CREATE],
         )
-        for r in report.rows:
+        for r in rows:
             if r.action == Action.UPDATE and (changes := _changes(existing[r.license_number], r.values)):
                 services.update_driver(driver=existing[r.license_number], by=by, **changes)
     except ValidationError as error:  # the rows were checked by the same rules: a change meanwhile
@@ -334,9 +343,7 @@ def apply(report: ImportReport, *, by=None) -> ImportReport:
         raise ImportFileError(
             _("Another import or registration changed the same drivers at the same time. Try again.")
         ) from None
-    _write_documents(report.rows)
-    report.dry_run, report.applied = False, True
-    return report
+    _write_documents(rows)
 
 
 def import_drivers(data: bytes, *, filename: str = "", by=None, dry_run: bool = True) -> ImportReport:

@@ -719,3 +719,70 @@ class DriverDocument(models.Model):
 
     def clean(self):
         self.number = normalize_spaces(self.number).upper()
+
+
+class ImportJob(models.Model):
+    """One confirmed import of a drivers' file, written by the import worker (manage.py
+    run_imports) in chunks, each its own transaction, with its progress stored here so any
+    app server can show it and a worker that dies is found out by its stale heartbeat."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("waiting")
+        RUNNING = "running", _("importing")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    filename = models.CharField(_("file"), max_length=255)
+    # The file itself, in the database (private, seen by every worker), emptied when finished.
+    data = models.BinaryField(editable=False, default=b"")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    refused = models.PositiveIntegerField(_("refused"), default=0)
+    # Per row: [row number, action, licence, name, reason], in the file's order.
+    rows = models.JSONField(default=list, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    worker = models.CharField(max_length=64, blank=True, editable=False)  # the claim's token
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Where the current run began (after a resume too): the estimate's rate.
+    run_started_at = models.DateTimeField(null=True, blank=True)
+    run_rows_start = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("driver import")
+        verbose_name_plural = _("driver imports")
+        indexes = [
+            # The worker's idle poll: jobs waiting or running (few), by age.
+            models.Index(fields=["status", "created_at"], name="drivers_importjob_status_idx"),
+        ]
+
+    def __str__(self):
+        return self.filename
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.rows_done / self.total_rows) if self.total_rows else 0
+
+    def seconds_left(self, now=None) -> int | None:
+        """The time left at the rate of the current run; None until a chunk is written."""
+        done = self.rows_done - self.run_rows_start
+        if self.status != self.Status.RUNNING or not self.run_started_at or done <= 0:
+            return None
+        elapsed = ((now or timezone.now()) - self.run_started_at).total_seconds()
+        return max(0, round(elapsed / done * (self.total_rows - self.rows_done)))

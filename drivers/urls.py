@@ -44,6 +44,8 @@ urlpatterns = [
     path("drivers/badges/", badge_views.badge_sheet, name="badge_sheet"),
     path("drivers/<int:pk>/reissue/", badge_views.reissue, name="reissue"),
     path("drivers/import/", import_views.import_view, name="import"),
+    path("drivers/import/<int:pk>/", import_views.job_view, name="import_job"),
+    path("drivers/import/<int:pk>/report.csv", import_views.job_report, name="import_job_report"),
     path("my-badge/", badge_views.my_badge, name="my_badge"),
     path("media/<path:path>", media_views.media, name="media"),
     # --- documents and turnaround ---
