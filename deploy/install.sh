@@ -10,7 +10,8 @@
 # the code in /opt/qrgate/app with its own venv (/opt/qrgate/venv, from requirements.lock),
 # /etc/qrgate/qrgate.env (mode 0640, generated SECRET_KEY) on the first run, migrate,
 # collectstatic, the first administrator, the systemd units (qrgate.service, the nightly
-# qrgate-backup.timer, the outbox worker qrgate-worker.service, the morning alerts'
+# qrgate-backup.timer, the outbox worker qrgate-worker.service, the import worker
+# qrgate-imports.service, the morning alerts'
 # qrgate-daily.timer, the 5-minute qrgate-reports.timer for scheduled reports) enabled and
 # started or reloaded, and Caddy as the HTTPS front with its own local certificate
 # authority. It ends by printing the addresses to open.
@@ -180,7 +181,7 @@ say "Installing the systemd units in $UNIT_DIR"
 install -d -m 0755 "$UNIT_DIR"
 unit_changed=0
 for unit in qrgate.service qrgate-backup.service qrgate-backup.timer qrgate-worker.service \
-        qrgate-reports.service qrgate-reports.timer qrgate-daily.service qrgate-daily.timer; do
+        qrgate-imports.service qrgate-reports.service qrgate-reports.timer qrgate-daily.service qrgate-daily.timer; do
     tmp=$(mktemp)
     sed -e "s#/opt/qrgate#$PREFIX#g" -e "s#/etc/qrgate#$ETC#g" -e "s#/var/lib/qrgate#$DATA#g" \
         -e "s#^User=qrgate#User=$SVC_USER#" -e "s#^Group=qrgate#Group=$SVC_GROUP#" \
@@ -205,6 +206,9 @@ fi
 # waits in the database.
 "$SYSTEMCTL" enable qrgate-worker.service qrgate-daily.timer
 "$SYSTEMCTL" restart qrgate-worker.service
+# The import worker too: an import under way goes on from its last chunk.
+"$SYSTEMCTL" enable qrgate-imports.service
+"$SYSTEMCTL" restart qrgate-imports.service
 "$SYSTEMCTL" start qrgate-daily.timer
 
 # --- HTTPS front: Caddy with its local certificate authority ---------------------------------

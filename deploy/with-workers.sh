@@ -7,6 +7,9 @@ PY=${PY:-.venv/bin/python}
 pids=""
 "$PY" manage.py run_outbox &
 pids="$pids $!"
+# The import worker: drivers' files confirmed on the upload page (deploy/qrgate-imports.service).
+"$PY" manage.py run_imports &
+pids="$pids $!"
 stop() {
     # Background jobs of a script ignore Ctrl+C's SIGINT: they are told with SIGTERM.
     for pid in $pids; do kill -TERM "$pid" 2>/dev/null; done

@@ -21,6 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 UNITS = ["qrgate.service", "qrgate-backup.service", "qrgate-backup.timer", "qrgate-worker.service",
+         "qrgate-imports.service",
          "qrgate-reports.service", "qrgate-reports.timer", "qrgate-daily.service", "qrgate-daily.timer"]
 needs_systemd_analyze = pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze missing")
 
@@ -122,10 +123,18 @@ def test_the_unit_files_pass_systemd_analyze_verify(tmp_path):
 
 @needs_systemd_analyze
 @pytest.mark.parametrize("unit", ["qrgate.service", "qrgate-backup.service", "qrgate-worker.service",
+                                  "qrgate-imports.service",
                                   "qrgate-reports.service", "qrgate-daily.service"])
 def test_the_services_are_hardened_to_an_exposure_of_at_most_2_5(tmp_path, unit):
     folder = units_with_real_paths(tmp_path)
     assert exposure(folder / unit) <= 2.5
+
+
+def test_the_import_worker_runs_run_imports_and_restarts():
+    service = unit_service_section(DEPLOY / "qrgate-imports.service")
+    assert shlex.split(service["ExecStart"][0])[-1] == "run_imports"
+    assert service["Restart"] == ["always"] and service["ReadWritePaths"] == ["/var/lib/qrgate"]
+    assert service["User"] == ["qrgate"] and service["NoNewPrivileges"] == ["yes"]
 
 
 def test_the_service_runs_gunicorn_as_required():
@@ -263,6 +272,7 @@ def test_the_installer_writes_private_settings_and_tells_where_the_admin_passwor
     assert "restart qrgate.service" in calls and "reload-or-restart caddy.service" in calls
     assert "enable qrgate-worker.service qrgate-daily.timer" in calls
     assert "restart qrgate-worker.service" in calls and "start qrgate-daily.timer" in calls
+    assert "enable qrgate-imports.service" in calls and "restart qrgate-imports.service" in calls
 
 
 @needs_systemd_analyze

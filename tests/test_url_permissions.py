@@ -72,6 +72,9 @@ ROLES_ALLOWED = {
     "drivers:badge_sheet": STAFF,
     "drivers:reissue": POST_ONLY,
     "drivers:import": {ADMIN},
+    # an import job's page and report: the uploader, or any administrator (drivers/tests/test_import_jobs.py)
+    "drivers:import_job": SPECIAL,
+    "drivers:import_job_report": SPECIAL,
     "drivers:my_badge": {ADMIN, DRIVER},  # the administrator's group holds every permission
     "drivers:media": STAFF,  # a Chofer sees only his own photo (tested in the media tests)
     # documents and turnaround
