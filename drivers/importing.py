@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,7 +26,13 @@ from . import services
 from .models import DocumentType, Driver, DriverDocument
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 50_000
+MAX_ROWS = 50_000  # records after the header, empty ones included
+MAX_COLUMNS = 200  # cells further right are ignored (an XLSX) or refuse the file (a CSV)
+MAX_LINE_CHARS = 20_000
+# An XLSX is a zip: its members are checked before anything is decompressed.
+MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100
+MAX_ZIP_MEMBERS = 1000
 FIELDS = ["full_name", "license_number", "company", "phone", "plate", "notes"]
 REQUIRED = ["full_name", "license_number", "company"]
 OPTIONAL = ["phone", "plate", "notes"]
@@ -124,8 +132,13 @@ def _decode(data: bytes) -> str:
     raise ImportFileError(_("The file's text encoding is not UTF-8 nor Latin-1."))  # pragma: no cover
 
 
+NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _csv_rows(data: bytes):
     text = _decode(data)
+    if NOT_TEXT.search(text):
+        raise ImportFileError(_("This is not a CSV or Excel file."))
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max([";", ",", "\t", "|"], key=first_line.count)
     if first_line.count(delimiter) == 0:
@@ -133,22 +146,63 @@ def _csv_rows(data: bytes):
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         for record in reader:
+            if len(record) > MAX_COLUMNS or sum(map(len, record)) > MAX_LINE_CHARS:
+                raise csv.Error("too long")
             yield [cell.strip() for cell in record]
-    except csv.Error as error:
-        raise ImportFileError(_("The CSV file is malformed: %(error)s") % {"error": error}) from None
+    except csv.Error:
+        raise ImportFileError(
+            _("Line %(line)d of the CSV file cannot be read: a cell too long, too many columns or a quote "
+              "left open.") % {"line": reader.line_num}
+        ) from None
+
+
+def _check_zip(data: bytes) -> None:
+    """Refuse a zip that would expand too far (a zip bomb) before decompressing anything.
+
+    zipfile reads no more than each member's declared size, so the declared sizes bound the work.
+    """
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise ImportFileError(_("This Excel file cannot be read. Save it again as .xlsx or CSV.")) from None
+    total = sum(m.file_size for m in members)
+    too_dense = any(m.file_size > 1024 * 1024 and m.file_size > MAX_COMPRESSION_RATIO * max(m.compress_size, 1)
+                    for m in members)
+    if len(members) > MAX_ZIP_MEMBERS or total > MAX_UNCOMPRESSED_BYTES or too_dense:
+        raise ImportFileError(
+            _("This Excel file expands to more than %(mb)d MB or is compressed suspiciously well: "
+              "save it again as .xlsx or CSV.") % {"mb": MAX_UNCOMPRESSED_BYTES // (1024 * 1024)}
+        )
 
 
 def _xlsx_rows(data: bytes):
     from openpyxl import load_workbook
 
+    _check_zip(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
     except Exception:
         raise ImportFileError(_("This Excel file cannot be read. Save it again as .xlsx or CSV.")) from None
+    number = 0
     try:
-        sheet = workbook.worksheets[0]
-        for values in sheet.iter_rows(values_only=True):
-            yield [_cell_text(v) for v in values]
+        # The declared dimension is ignored (it may claim a million rows of 16 384 columns);
+        # rows are padded to at most MAX_COLUMNS and the caller stops at the row limit, so
+        # a far cell such as XFD1048576 costs one cheap empty row per row up to the limit.
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+        while True:
+            try:
+                values = next(rows)
+            except StopIteration:
+                return
+            except Exception:  # a malformed cell: text in a number, a bad reference or string index
+                raise ImportFileError(
+                    _("Row %(row)d of the Excel sheet cannot be read (a malformed cell). Save the file "
+                      "again as .xlsx or CSV.") % {"row": number + 1}
+                ) from None
+            number += 1
+            yield [] if values.count(None) == len(values) else [_cell_text(v) for v in values]
     finally:
         workbook.close()
 
@@ -171,7 +225,7 @@ def read_rows(data: bytes, filename: str = ""):
         return _xlsx_rows(data)
     if filename.lower().endswith((".xls", ".xlsx", ".ods")) or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise ImportFileError(_("Only .xlsx and .csv files can be imported. Save the sheet as .xlsx or CSV."))
-    if b"\x00" in data[:4096]:
+    if b"\x00" in data:
         raise ImportFileError(_("This is not a CSV or Excel file."))
     return _csv_rows(data)
 
@@ -215,6 +269,8 @@ def parse(data: bytes, filename: str = "") -> ImportReport:
         if any(cells):
             header, header_row = cells, number
             break
+        if number > MAX_ROWS:
+            raise ImportFileError(_("Too many rows: at most %(max)d per file.") % {"max": MAX_ROWS})
     if header is None:
         raise ImportFileError(_("The file is empty."))
     positions, written, ignored = _map_header(header)
@@ -223,10 +279,10 @@ def parse(data: bytes, filename: str = "") -> ImportReport:
     rows: list[RowResult] = []
     seen: dict[str, int] = {}
     for number, cells in enumerate(records, start=header_row + 1):
+        if number - header_row > MAX_ROWS:  # empty rows count: a sheet may claim a million of them
+            raise ImportFileError(_("Too many rows: at most %(max)d per file.") % {"max": MAX_ROWS})
         if not any(cells):
             continue  # empty lines are common at the end of exported sheets
-        if len(rows) >= MAX_ROWS:
-            raise ImportFileError(_("Too many rows: at most %(max)d per file.") % {"max": MAX_ROWS})
         raw = _row_values(cells, positions)
         values, errors = _checked(raw)
         problems = [

@@ -1,6 +1,7 @@
 """Bulk import: messy real-world files give an exact per-row report; runs are idempotent."""
 
 import io
+import re
 import time
 
 import pytest
@@ -256,3 +257,151 @@ def test_a_document_column_per_type_code_adds_the_expiry_dates_once(make_driver)
     again = import_drivers(data, filename="c.csv", dry_run=False)
     assert [r.action for r in again.rows[:2]] == [Action.UNCHANGED, Action.UNCHANGED]
     assert DriverDocument.objects.count() == 2 and known.documents.count() == 1
+
+
+# --- hostile or broken files: a clear error, nothing written, quickly ----------------------
+
+import zipfile  # noqa: E402
+
+CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '<Override PartName="/xl/sharedStrings.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+    "</Types>"
+)
+ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'officeDocument" Target="xl/workbook.xml"/></Relationships>'
+)
+WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="Choferes" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
+WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'worksheet" Target="worksheets/sheet1.xml"/>'
+    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'sharedStrings" Target="sharedStrings.xml"/></Relationships>'
+)
+STRINGS = ["nombre", "licencia", "empresa", "Juan Pérez", "LIC-1", "Fletes"]
+HEADER_ROW = '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c></row>'
+GOOD_ROW = '<row r="2"><c r="A2" t="s"><v>3</v></c><c r="B2" t="s"><v>4</v></c><c r="C2" t="s"><v>5</v></c></row>'
+
+
+def hand_written_xlsx(rows, *, dimension="A1:C2", extra=None):
+    """An .xlsx written by hand, so its sheet XML can say what no spreadsheet program writes."""
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<dimension ref="{dimension}"/><sheetData>{rows}</sheetData></worksheet>'
+    )
+    strings = "".join(f"<si><t>{s}</t></si>" for s in STRINGS)
+    shared = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{strings}</sst>'
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
+        archive.writestr("_rels/.rels", ROOT_RELS)
+        archive.writestr("xl/workbook.xml", WORKBOOK)
+        archive.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
+        archive.writestr("xl/sharedStrings.xml", shared)
+        archive.writestr("xl/worksheets/sheet1.xml", sheet)
+        for name, content in (extra or {}).items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def refused_quickly(data, message, tmp_path):
+    """The file is refused with `message` on the page's function and the command, in < 2 s."""
+    started = time.monotonic()
+    with pytest.raises(ImportFileError) as error:
+        import_drivers(data, filename="choferes.xlsx", dry_run=False)
+    assert time.monotonic() - started < 2  # a generous guard; the code never walks empty cells
+    assert message in str(error.value)
+    path = tmp_path / "choferes.xlsx"
+    path.write_bytes(data)
+    with pytest.raises(CommandError, match=re.escape(message)):
+        call_command("import_drivers", str(path), stdout=io.StringIO())
+    assert not Driver.objects.exists()
+
+
+def test_the_hand_written_xlsx_is_read_when_it_is_well_formed():
+    report = import_drivers(hand_written_xlsx(HEADER_ROW + GOOD_ROW), filename="c.xlsx", dry_run=True)
+    assert rows(report) == [(2, Action.CREATE, "LIC-1", "Juan Pérez", "")]
+
+
+@pytest.mark.parametrize(
+    "bad_row",
+    [
+        '<row r="3"><c r="A3"><v>not a number</v></c></row>',  # a numeric cell holding text
+        '<row r="3"><c r="A3" t="s"><v>999</v></c></row>',  # a shared string out of range
+        '<row r="3"><c r="ZZZZZZ3" t="s"><v>3</v></c></row>',  # no such column
+    ],
+)
+def test_a_malformed_cell_refuses_the_file_naming_the_row(bad_row, tmp_path):
+    data = hand_written_xlsx(HEADER_ROW + GOOD_ROW + bad_row)
+    refused_quickly(data, "Row 3 of the Excel sheet cannot be read (a malformed cell).", tmp_path)
+
+
+def test_one_far_cell_is_refused_without_walking_a_million_empty_rows(tmp_path):
+    far = '<row r="1048576"><c r="XFD1048576" t="s"><v>3</v></c></row>'
+    data = hand_written_xlsx(HEADER_ROW + GOOD_ROW + far, dimension="A1:XFD1048576")
+    assert len(data) < 2000
+    refused_quickly(data, "Too many rows: at most 50000 per file.", tmp_path)
+
+
+def test_empty_rows_count_towards_the_row_limit(monkeypatch):
+    monkeypatch.setattr("drivers.importing.MAX_ROWS", 3)
+    csv = "nombre;licencia;empresa\n" + "\n" * 3 + "Juan;LIC-1;Fletes\n"
+    with pytest.raises(ImportFileError, match="Too many rows: at most 3 per file."):
+        import_drivers(csv.encode(), filename="c.csv", dry_run=True)
+    assert import_drivers(csv.replace("\n\n", "\n", 1).encode(), filename="c.csv", dry_run=True).created == 1
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"xl/media/bomb.xml": "<a>" + "0" * (40 * 1024 * 1024) + "</a>"},  # ratio ~1000
+        {f"xl/media/{n}.bin": bytes(range(256)) * 4096 * 11 for n in range(5)},  # 55 MB in all
+    ],
+    ids=["ratio", "size"],
+)
+def test_a_zip_that_expands_too_far_is_refused_before_it_is_decompressed(extra, tmp_path):
+    data = hand_written_xlsx(HEADER_ROW + GOOD_ROW, extra=extra)
+    refused_quickly(data, "This Excel file expands to more than 50 MB", tmp_path)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"nombre;licencia;empresa\n" + b"x" * 200_000 + b";LIC-1;Fletes\n", "Line 2 of the CSV file cannot be read"),
+        (b"nombre;licencia;empresa\n" + b";" * 5000 + b"\n", "Line 2 of the CSV file cannot be read"),
+        (b"nombre;licencia;empresa\n" + b"a" * 5000 + b"\x00;LIC-1;Fletes\n", "This is not a CSV or Excel file."),
+        (b"nombre;licencia;empresa\nJuan\x81\x8d\x02;LIC-1;Fletes\n", "This is not a CSV or Excel file."),
+    ],
+    ids=["huge-line", "too-many-columns", "nul", "undecodable"],
+)
+def test_a_hostile_csv_gets_a_clear_error(data, message, client, administrador):
+    with pytest.raises(ImportFileError, match=re.escape(message)):
+        import_drivers(data, filename="c.csv", dry_run=False)
+    administrador.language = "en"
+    administrador.save()
+    client.force_login(administrador)
+    response = client.post(reverse("drivers:import"), {"file": upload("c.csv", data)})
+    assert response.status_code == 400 and message in response.content.decode()
+    assert not Driver.objects.exists()
