@@ -44,7 +44,7 @@ def test_a_double_read_and_a_replayed_nonce_emit_nothing_new(driver, stations, c
 
 
 def test_a_banned_driver_emits_a_refusal_and_a_banned_attempt(driver, stations, caseta, supervisor):
-    services.ban(driver, reason="Robo", by=supervisor)
+    services.ban(driver=driver, reason="Robo", by=supervisor)
     hook()
     result = services.record_scan(code=driver.badge_code, station=stations["entry"], operator=caseta)
     assert result.reason == ScanReason.BANNED
@@ -57,7 +57,7 @@ def test_only_the_events_someone_listens_to_are_written(driver, stations, caseta
     supervisor.email, supervisor.alert_events = "jefe@planta.mx", ["driver.banned_attempt"]
     supervisor.save()
     hook(stations["exit"])  # another station's webhook hears nothing of E1
-    services.ban(driver, reason="Robo", by=supervisor)
+    services.ban(driver=driver, reason="Robo", by=supervisor)
     services.record_scan(code=driver.badge_code, station=stations["entry"], operator=caseta)
     assert names() == ["driver.banned_attempt"]
     services.record_scan(code="garbage!", station=stations["entry"], operator=caseta)
@@ -82,7 +82,7 @@ def test_an_inactive_webhook_or_a_person_without_address_hears_nothing(driver, s
     hook(is_active=False)
     supervisor.email, supervisor.alert_events = "", ["driver.banned_attempt"]
     supervisor.save()
-    services.ban(driver, reason="Robo", by=supervisor)
+    services.ban(driver=driver, reason="Robo", by=supervisor)
     services.record_scan(code=driver.badge_code, station=stations["entry"], operator=caseta)
     assert names() == []
 

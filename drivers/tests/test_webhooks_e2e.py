@@ -100,7 +100,7 @@ def test_a_banned_attempt_mails_the_subscribed_supervisor_only(client, caseta, d
     sin = make_user("sinmail", Role.SUPERVISOR)
     sin.email, sin.alert_events = "", ["driver.banned_attempt"]
     sin.save()
-    services.ban(driver, reason="Robo de material", by=supervisor)
+    services.ban(driver=driver, reason="Robo de material", by=supervisor)
     client.force_login(caseta)
     assert scan(client, driver, "E1")["reason"] == "banned"
     worker.drain()
