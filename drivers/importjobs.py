@@ -21,9 +21,10 @@ import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from . import importing
@@ -51,6 +52,11 @@ def start_import(*, data: bytes, filename: str, total_rows: int, by) -> ImportJo
     )
 
 
+def _language(job: ImportJob) -> str:
+    """The texts the worker stores (row reasons, errors) in the language of whoever uploaded."""
+    return getattr(job.created_by, "language", "") or translation.get_language() or settings.LANGUAGE_CODE
+
+
 def _stale(now) -> Q:
     return Q(status=Status.RUNNING, heartbeat_at__lt=now - timedelta(seconds=STALE_SECONDS))
 
@@ -71,13 +77,12 @@ def claim(now=None) -> tuple[ImportJob, str] | None:
     for job in ImportJob.objects.filter(Q(status=Status.QUEUED) | _stale(now)).order_by("created_at")[:5]:
         same = ImportJob.objects.filter(pk=job.pk, status=job.status, worker=job.worker)
         if job.attempts >= MAX_ATTEMPTS:
-            same.update(
-                status=Status.FAILED, finished_at=now, data=b"", worker="",
-                error=_("The import stopped %(n)d times before the end (its worker was stopped). "
-                        "%(done)d of %(total)d rows were imported; upload the file again to import "
-                        "the rest: the rows already imported are not duplicated.")
-                % {"n": job.attempts, "done": job.rows_done, "total": job.total_rows},
-            )
+            with translation.override(_language(job)):
+                error = _("The import stopped %(n)d times before the end (its worker was stopped). "
+                          "%(done)d of %(total)d rows were imported; upload the file again to import "
+                          "the rest: the rows already imported are not duplicated.") % {
+                    "n": job.attempts, "done": job.rows_done, "total": job.total_rows}
+            same.update(status=Status.FAILED, finished_at=now, data=b"", worker="", error=error)
             continue
         token = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
         if same.update(status=Status.RUNNING, worker=token, attempts=F("attempts") + 1, heartbeat_at=now,
@@ -140,6 +145,11 @@ def _finish(job: ImportJob, token: str, *, status: str, error: str = "") -> None
 
 
 def run_job(job: ImportJob, token: str, stop: threading.Event | None = None) -> None:
+    with translation.override(_language(job)):
+        _run_job(job, token, stop)
+
+
+def _run_job(job: ImportJob, token: str, stop: threading.Event | None) -> None:
     try:
         for _done in steps(job, token):
             if stop is not None and stop.is_set():  # SIGTERM: the next worker goes on from here

@@ -189,3 +189,26 @@ def test_the_report_download_is_formula_safe(client, administrador):
     assert table[0] == ["Row", "Action", "Licence", "Name", "Reason"]
     assert table[1][:4] == ["2", "created", "LIC0000000", "Chofer 0"]
     assert table[2][3] == "'=HYPERLINK(1)" and table[2][1] == "refused"
+
+
+def test_a_spanish_uploader_reads_the_job_and_its_reasons_in_spanish(client, administrador):
+    administrador.language = "es"
+    administrador.save()
+    job = queue(drivers_file(1200, extra="\nOtro Chofer;LIC0000001;Empresa;\n"), by=administrador)
+    importjobs.run_once()  # the worker itself runs in English (this module's override)
+    job.refresh_from_db()
+    assert "ya la tiene" in job.rows[-1][4]  # the repeated licence's reason, in his language
+    client.force_login(administrador)
+    html = client.get(reverse("drivers:import_job", args=[job.pk])).content.decode()
+    assert "Importación terminada" in html and "1\xa0201 de 1\xa0201 filas" in html  # grouped as Spanish writes it
+    assert "Descargar el informe (CSV)" in html
+    report = client.get(reverse("drivers:import_job_report", args=[job.pk])).content.decode("utf-8-sig")
+    assert report.splitlines()[0] == "Fila,Acción,Licencia,Nombre,Motivo"
+
+    failing = queue(drivers_file(3), by=administrador)
+    ImportJob.objects.filter(pk=failing.pk).update(
+        status=Status.RUNNING, attempts=importjobs.MAX_ATTEMPTS, worker="dead",
+        heartbeat_at=timezone.now() - timedelta(minutes=5))
+    importjobs.run_once()
+    failing.refresh_from_db()
+    assert failing.status == Status.FAILED and "Se importaron 0 de 3 filas" in failing.error
