@@ -36,6 +36,7 @@ CHUNK_ROWS = 500  # one transaction: about 0.1 s of SQLite's write lock for new 
 STALE_SECONDS = 120  # no chunk committed for this long: the worker died
 MAX_ATTEMPTS = 3
 POLL_SECONDS = 1.0
+PRUNE_EVERY_SECONDS = 3600
 
 Status = ImportJob.Status
 
@@ -173,11 +174,28 @@ def run_once(stop: threading.Event | None = None) -> ImportJob | None:
     return ImportJob.objects.get(pk=claimed[0].pk)
 
 
+def prune(now=None) -> int:
+    """Delete the imports finished more than IMPORT_JOBS_KEEP_DAYS ago, their per-row report
+    with them (the file itself was emptied when each ended); returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.IMPORT_JOBS_KEEP_DAYS)
+    deleted, _by_model = ImportJob.objects.filter(
+        status__in=[Status.DONE, Status.FAILED], finished_at__lt=cutoff).delete()
+    if deleted:
+        log.info("imports: %d finished before %s deleted", deleted, cutoff.date())
+    return deleted
+
+
 def run(stop: threading.Event, *, poll: float = POLL_SECONDS) -> None:
-    """Loop until `stop` is set, surviving a database that goes away for a while."""
+    """Loop until `stop` is set, surviving a database that goes away for a while; old
+    finished imports are pruned at the start and then hourly."""
+    pruned_at = None
     while not stop.is_set():
         try:
             close_old_connections()
+            if pruned_at is None or (timezone.now() - pruned_at).total_seconds() > PRUNE_EVERY_SECONDS:
+                pruned_at = timezone.now()
+                prune(pruned_at)
             job = run_once(stop)
         except DatabaseError:
             log.exception("imports: database error; retrying in 5 s")

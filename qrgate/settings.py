@@ -308,6 +308,9 @@ API_SETTLE_SECONDS = env.float("API_SETTLE_SECONDS", default=2)
 REPORT_ATTACH_MAX_BYTES = env.int("REPORT_ATTACH_MAX_MB", default=5) * 1024 * 1024
 REPORT_LINK_MAX_AGE = env.int("REPORT_LINK_DAYS", default=7) * 86400
 REPORTS_BASE_URL = PUBLIC_URL or f"http://{socket.getfqdn()}"
+# Driver imports (drivers.importjobs): a finished import and its per-row report are deleted
+# by the import worker this many days after it ended.
+IMPORT_JOBS_KEEP_DAYS = env.int("IMPORT_JOBS_KEEP_DAYS", default=30)
 
 LOGGING = {
     "version": 1,

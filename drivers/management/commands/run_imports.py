@@ -3,6 +3,9 @@
     manage.py run_imports            # loop forever (systemd: deploy/qrgate-imports.service)
     manage.py run_imports --once     # import what waits now, then exit (cron, tests)
 
+Finished imports older than settings.IMPORT_JOBS_KEEP_DAYS (30) are deleted with their
+per-row report: by the loop at start and hourly, and by every --once run.
+
 Every job and its progress live in the database (drivers.ImportJob): the worker can be
 stopped or restarted at any time and several may run at once. SIGTERM stops after the
 current chunk; the job waits for the next worker, which goes on from that chunk. A job
@@ -31,7 +34,7 @@ class Command(BaseCommand):
             while (job := importjobs.run_once()) is not None:
                 jobs += 1
                 self.stdout.write(f"import {job.pk} ({job.filename}): {job.status}, {job.rows_done} rows")
-            self.stdout.write(f"{jobs} imports run")
+            self.stdout.write(f"{jobs} imports run; {importjobs.prune()} old imports deleted")
             return
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
