@@ -140,7 +140,8 @@ def test_the_page_shows_the_progress_and_polls_cheaply(client, administrador):
     response = client.get(url, HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert '<progress id="import-progress" max="30" value="10">' in html and "10 of 30 rows" in html
-    assert "about 4 minutes left" in html  # 20 rows left at 5 a minute: a loaded machine's delay does not change it
+    # 20 rows left at 5 a minute: a loaded machine's delay does not change the figure.
+    assert "about 4 minutes left" in html
     marker = response.context["marker"]
     assert client.get(url + f"?since={marker}", HTTP_HX_REQUEST="true").status_code == 204
 
@@ -200,7 +201,8 @@ def test_a_spanish_uploader_reads_the_job_and_its_reasons_in_spanish(client, adm
     assert "ya la tiene" in job.rows[-1][4]  # the repeated licence's reason, in his language
     client.force_login(administrador)
     html = client.get(reverse("drivers:import_job", args=[job.pk])).content.decode()
-    assert "Importación terminada" in html and "1\xa0201 de 1\xa0201 filas" in html  # grouped as Spanish writes it
+    # Thousands grouped as Spanish writes them.
+    assert "Importación terminada" in html and "1\xa0201 de 1\xa0201 filas" in html
     assert "Descargar el informe (CSV)" in html
     report = client.get(reverse("drivers:import_job_report", args=[job.pk])).content.decode("utf-8-sig")
     assert report.splitlines()[0] == "Fila,Acción,Licencia,Nombre,Motivo"
