@@ -4,10 +4,26 @@ and a user's permissions read in one query per request."""
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 
+from qrgate.prepared import PreparedQuery
+
 from .services import client_ip, finish_login_attempt, reserve_login_attempt
+
+
+def _permissions(*, user_id: int, superuser: bool):
+    perms = Permission.objects.all()
+    if not superuser:
+        own = get_user_model().user_permissions.through.objects.filter(user_id=user_id)
+        grouped = Group.permissions.through.objects.filter(group__user=user_id)
+        perms = perms.filter(Q(pk__in=own.values("permission_id")) | Q(pk__in=grouped.values("permission_id")))
+    return perms.values_list("content_type__app_label", "codename")
+
+
+# Read on every request: compiled once per process (qrgate/prepared.py), run with the id.
+_PERMISSIONS = PreparedQuery(_permissions)
+_USER = PreparedQuery(lambda pk: get_user_model()._default_manager.filter(pk=pk))
 
 
 class RoleBackend(ModelBackend):
@@ -22,18 +38,22 @@ class RoleBackend(ModelBackend):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache"):
-            perms = Permission.objects.all()
-            if not user_obj.is_superuser:
-                own = get_user_model().user_permissions.through.objects.filter(user_id=user_obj.pk)
-                grouped = Group.permissions.through.objects.filter(group__user=user_obj.pk)
-                perms = perms.filter(
-                    Q(pk__in=own.values("permission_id")) | Q(pk__in=grouped.values("permission_id"))
-                )
+            superuser = bool(user_obj.is_superuser)
             user_obj._perm_cache = {
                 f"{app_label}.{codename}"
-                for app_label, codename in perms.values_list("content_type__app_label", "codename")
+                for app_label, codename in _PERMISSIONS.fetch(
+                    (superuser,), fixed={"superuser": superuser}, user_id=user_obj.pk)
             }
         return user_obj._perm_cache
+
+    def get_user(self, user_id):
+        """The session's user, as ModelBackend reads him (None when unknown or inactive)."""
+        try:
+            pk = get_user_model()._meta.pk.to_python(user_id)
+        except ValidationError:
+            return None
+        user = _USER.first(pk=pk) if pk is not None else None
+        return user if user is not None and self.user_can_authenticate(user) else None
 
 
 class LockoutBackend(RoleBackend):

@@ -123,10 +123,10 @@ def free_port() -> int:
 class Server:
     """gunicorn on 127.0.0.1 with `workers` sync workers, as the systemd unit runs it."""
 
-    def __init__(self, env: dict, workers: int, log: Path):
+    def __init__(self, env: dict, workers: int, log: Path, port: int | None = None):
         self.env = env
         self.workers = workers
-        self.port = free_port()
+        self.port = port or free_port()
         self.log_path = log
         self.proc: subprocess.Popen | None = None
 

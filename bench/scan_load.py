@@ -57,6 +57,7 @@ def summary(latencies, elapsed, errors) -> dict:
         "requests": len(latencies),
         "req_per_s": round(len(latencies) / elapsed, 1),
         "p50_ms": round(loadkit.percentile(latencies, 50) * 1000, 1),
+        "p95_ms": round(loadkit.percentile(latencies, 95) * 1000, 1),
         "p99_ms": round(loadkit.percentile(latencies, 99) * 1000, 1),
         "errors": errors,
     }
@@ -70,6 +71,7 @@ def main():
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--max-seconds", type=float, default=120)
+    parser.add_argument("--port", type=int, default=None, help="Port for gunicorn (default: any free one).")
     parser.add_argument("--setup", action="store_true",
                         help="Make a fresh plant (1 000 drivers, 20 000 movements) in --data-dir first.")
     args = parser.parse_args()
@@ -80,9 +82,9 @@ def main():
                                    days=18, users=args.clients)
     else:
         plant = loadkit.existing_plant(data_dir, database_url=args.database_url, users=args.clients)
-    result = {"workers": args.workers, "clients": args.clients, "cores": os.cpu_count(),
+    result = {"load_average_at_start": os.getloadavg(), "workers": args.workers, "clients": args.clients, "cores": os.cpu_count(),
               "database": "postgresql" if args.database_url else "sqlite"}
-    with loadkit.Server(plant.env, args.workers, data_dir / "gunicorn-bench.log") as server:
+    with loadkit.Server(plant.env, args.workers, data_dir / "gunicorn-bench.log", port=args.port) as server:
         result["healthz"] = plain_load(server.port, "/healthz", args.clients, args.requests, args.max_seconds)
         tally = loadkit.run_clients(server.port, plant, clients=args.clients, scans=args.requests,
                                     seed=int(time.time()), prefix="bench", deadline_seconds=args.max_seconds)
@@ -92,6 +94,7 @@ def main():
         result["scan"]["duplicates"] = tally.duplicates
         log = server.log_text()
     result["scan"]["database_locked_in_log"] = loadkit.database_locked(log)
+    result["load_average_at_end"] = os.getloadavg()
     result["ratio_scan_to_healthz"] = round(result["scan"]["req_per_s"] / result["healthz"]["req_per_s"], 3)
     print("RESULT " + json.dumps(result))
 

@@ -98,7 +98,11 @@ def parse_vehicle(vehicle) -> Vehicle | None:
 
 def state_annotations(*, station: Station, today: date, route: Route | None) -> dict:
     """Subqueries over the driver row (OuterRef("pk")) that the checks of a scan at
-    `station` need. Empty for checks that cannot apply at this station."""
+    `station` need. Empty for checks that cannot apply at this station.
+
+    The scan's state query is compiled once per station kind and whether `route` is None
+    (drivers.services._state_query): which subqueries there are may depend on those only,
+    and on whether station.default_route_id is set; everything else must be a parameter."""
     driver_ref = OuterRef(OuterRef("pk"))
     found = {}
     if station.kind in ENTRY_KINDS:

@@ -7,6 +7,7 @@ does nothing but IMMEDIATE transactions serialize the writers).
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import unicodedata
@@ -21,6 +22,7 @@ from django.db.models import Exists, OuterRef, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from qrgate.prepared import PreparedQuery
 from stations import outbox
 from stations.models import EventName, Station, StationKind
 
@@ -323,27 +325,30 @@ def _lock_driver(**lookup) -> Driver | None:
     scanning him at once, a ban during a scan, an undo. PostgreSQL waits on the row lock;
     SQLite does nothing with FOR UPDATE, but its IMMEDIATE transactions serialize writers.
     """
-    return Driver.objects.select_for_update().filter(**lookup).first()
+    return _LOCKED_DRIVER.first((tuple(lookup),), **lookup)
 
 
-def _driver_state(driver: Driver, *, station: Station, at: datetime, now: datetime, nonce: str | None,
-                  extra: dict) -> dict:
-    """All the state the scan rules need, in one query; run it after _lock_driver.
+# The lock is taken on every scan: compiled once per lookup (qrgate/prepared.py).
+_LOCKED_DRIVER = PreparedQuery(lambda **lookup: Driver.objects.select_for_update().filter(**lookup).order_by("pk")[:1])
 
-    It must be a statement of its own, after the lock: PostgreSQL evaluates a statement's
-    subqueries in the snapshot taken before it waited for the lock, and would miss the
-    entry the other station just made. A new rule adds its subquery here rather than a
-    round trip of its own.
+
+def _state_query(*, driver_pk: int, station: Station, station_pk: int, default_route_id: int | None,
+                 recent_from: datetime, recent_to: datetime, at: datetime, now: datetime, today,
+                 nonce: str | None, route_given: bool):
+    """The state query of _driver_state, as an ORM queryset (one row).
+
+    Its SQL may depend only on the station's kind, whether a route was given, and which
+    values are None (qrgate.prepared.PreparedQuery compiles it once per such shape): every
+    other input is a parameter. `station` gives the kind only; its ids come as values.
     """
-    window = timedelta(seconds=settings.SCAN_DUPLICATE_WINDOW_SECONDS)
     driver_ref = OuterRef("pk")
     open_visit = Visit.objects.open().filter(driver=driver_ref)
-    checks = {
+    found = {
         # A double read: around the scan time, not the server's clock, so two reads queued
         # offline and sent later are still one.
         "recent_id": Subquery(
             Movement.objects.valid()
-            .filter(driver=driver_ref, station=station, at__gte=at - window, at__lte=at + window)
+            .filter(driver=driver_ref, station=station_pk, at__gte=recent_from, at__lte=recent_to)
             .order_by("-at", "-id")
             .values("pk")[:1]
         ),
@@ -355,15 +360,42 @@ def _driver_state(driver: Driver, *, station: Station, at: datetime, now: dateti
     }
     # The open visit, whole, so that an exit or a pass updates it without fetching it again.
     for name in VISIT_STATE_FIELDS:
-        checks[f"visit_{name}"] = Subquery(open_visit.values(name)[:1])
+        found[f"visit_{name}"] = Subquery(open_visit.values(name)[:1])
     if nonce:
-        checks["seen_movement_id"] = Subquery(Movement.objects.filter(nonce=nonce).values("pk")[:1])
-        checks["seen_refused_id"] = Subquery(RefusedScan.objects.filter(nonce=nonce).values("pk")[:1])
-    checks.update(extra)  # the plant's configured checks (drivers/checks.py)
+        found["seen_movement_id"] = Subquery(Movement.objects.filter(nonce=nonce).values("pk")[:1])
+        found["seen_refused_id"] = Subquery(RefusedScan.objects.filter(nonce=nonce).values("pk")[:1])
+    # The plant's configured checks (drivers/checks.py), for a station of this kind.
+    shaped = copy.copy(station)
+    shaped.pk, shaped.default_route_id = station_pk, default_route_id
+    found.update(checks.state_annotations(station=shaped, today=today, route=True if route_given else None))
     # Whether a webhook or a person listens to each event this scan may emit: no
     # statement of its own, so that an unheard scan costs nothing more.
-    checks.update(_listener_annotations(station))
-    return Driver.objects.filter(pk=driver.pk).annotate(**checks).values(*checks).get()
+    found.update({column: outbox.listeners(name, station_pk) for name, column in SCAN_EVENTS.items()})
+    return Driver.objects.filter(pk=driver_pk).annotate(**found).values(*found)
+
+
+_STATE = PreparedQuery(_state_query)
+
+
+def _driver_state(driver: Driver, *, station: Station, at: datetime, now: datetime, nonce: str | None,
+                  route, today, prepared: bool = True) -> dict:
+    """All the state the scan rules need, in one query; run it after _lock_driver.
+
+    It must be a statement of its own, after the lock: PostgreSQL evaluates a statement's
+    subqueries in the snapshot taken before it waited for the lock, and would miss the
+    entry the other station just made. A new rule adds its subquery to _state_query
+    rather than a round trip of its own. `prepared=False` builds the query with the ORM
+    every time (the tests compare both).
+    """
+    window = timedelta(seconds=settings.SCAN_DUPLICATE_WINDOW_SECONDS)
+    values = dict(
+        driver_pk=driver.pk, station_pk=station.pk, default_route_id=station.default_route_id,
+        recent_from=at - window, recent_to=at + window, at=at, now=now, today=today, nonce=nonce or None,
+    )
+    shape = (station.kind, route is not None)
+    if prepared:
+        return _STATE.get(shape, fixed=dict(station=station, route_given=route is not None), **values)
+    return _state_query(station=station, route_given=route is not None, **values).get()
 
 
 VISIT_STATE_FIELDS = ("id", "entered_at", "entry_station_id", "last_station_id", "last_seen_at", "plate",
@@ -468,8 +500,7 @@ def _record(*, code, station, operator, nonce, direction, force, note, source, n
         return _refuse(ScanReason.UNKNOWN, **refuse)
 
     today = timezone.localdate(now)
-    state = _driver_state(driver, station=station, at=at, now=now, nonce=nonce,
-                          extra=checks.state_annotations(station=station, today=today, route=route))
+    state = _driver_state(driver, station=station, at=at, now=now, nonce=nonce, route=route, today=today)
     if nonce and (state["seen_movement_id"] or state["seen_refused_id"]):
         seen = (state["seen_movement_id"], "m") if state["seen_movement_id"] else (state["seen_refused_id"], "r")
         return _replay_seen(*seen, code=code, station=station, operator=operator)

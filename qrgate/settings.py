@@ -177,7 +177,7 @@ CACHES = {
         "LOCATION": "qrgate_cache",
     }
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "accounts.sessions"  # Django's database sessions, read by a prepared query
 # Idle timeout sized for a shift; any request (the scan screen's polls too) renews it, at
 # most once per SESSION_RENEW_SECONDS (accounts.middleware.SessionRenewMiddleware).
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=10 * 3600)

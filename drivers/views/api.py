@@ -28,6 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drivers.models import Direction, Movement, ScanReason, Source, Visit
 from drivers import selectors
 from drivers.services import ScanError, ScanResult, annul_movement, can_annul, record_scan, set_visit_vehicle
+from qrgate.prepared import PreparedQuery
 from stations.models import Station
 
 # Refusals that a user with drivers.force_movement may override from the result panel.
@@ -134,7 +135,11 @@ STATION_CODE_RE = re.compile(r"[^\x00-\x1f\x7f]{1,16}")
 def station_by_code(code) -> Station | None:
     """The station with this code, or None; odd text never reaches the database."""
     code = (code or "").strip().upper() if isinstance(code, str) else ""
-    return Station.objects.filter(code=code).first() if STATION_CODE_RE.fullmatch(code) else None
+    return _STATION.first(code=code) if STATION_CODE_RE.fullmatch(code) else None
+
+
+# Read on every scan: compiled once per process (qrgate/prepared.py).
+_STATION = PreparedQuery(lambda code: Station.objects.filter(code=code).order_by("pk")[:1])
 
 
 def _station(data: dict) -> Station:
