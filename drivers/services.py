@@ -878,6 +878,11 @@ def register_driver(
     return driver
 
 
+def _first_code(error: ValidationError) -> str:
+    groups = error.error_dict.values() if hasattr(error, "error_dict") else [error.error_list]
+    return next((e.code for errors in groups for e in errors if e.code), "invalid")
+
+
 @transaction.atomic
 def register_drivers(*, by, drivers: list[dict]) -> list[Driver]:
     """Register many drivers in one transaction, all or none: the import's new rows.
@@ -887,7 +892,8 @@ def register_drivers(*, by, drivers: list[dict]) -> list[Driver]:
     against the stored ones and the others in one query per 500, so that a 10 000-row
     file takes seconds (register_driver's queries per driver would take minutes and hold
     SQLite's write lock all along). Raises django's ValidationError with one message per
-    refusal, naming the licence, and writes nothing. Returns the drivers, saved.
+    refusal, naming the licence, each with its code (the field rule's, or `unique` for a
+    taken licence), and writes nothing. Returns the drivers, saved.
     """
     new = [Driver(**fields, created_by=_person(by)) for fields in drivers]
     problems: list[str] = []
@@ -895,7 +901,8 @@ def register_drivers(*, by, drivers: list[dict]) -> list[Driver]:
         try:
             driver.check_rules()
         except ValidationError as error:
-            problems.append(f"{driver.license_number}: {' '.join(error.messages)}")
+            problems.append(ValidationError(f"{driver.license_number}: {' '.join(error.messages)}",
+                                            code=_first_code(error)))
     holders = {}
     licences = [d.license_number for d in new]
     for start in range(0, len(licences), 500):  # under SQLite's bound-parameter limit
@@ -906,10 +913,11 @@ def register_drivers(*, by, drivers: list[dict]) -> list[Driver]:
     for driver in new:
         holder = holders.setdefault(driver.license_number, driver)
         if holder is not driver:
-            problems.append(
+            problems.append(ValidationError(
                 _("Licence %(license)s is already registered to %(name)s (%(company)s).")
-                % {"license": driver.license_number, "name": holder.full_name, "company": holder.company}
-            )
+                % {"license": driver.license_number, "name": holder.full_name, "company": holder.company},
+                code="unique",
+            ))
     if problems:
         raise ValidationError(problems)
     return Driver.objects.bulk_create(new, batch_size=500)

@@ -3,6 +3,10 @@
 The history page, the admin and the `send_scheduled_reports` command all go through these
 functions. Dates are the plant's (settings.TIME_ZONE): a saved "last week" is resolved on
 the day it is used, a scheduled report at its scheduled time.
+
+Every refusal is a ValidationError with a code: name_required, invalid_period,
+invalid_filters, not_owner, weekday_required, subscriber_not_allowed (and the model's own
+codes for a schedule's fields).
 """
 
 import logging
@@ -51,7 +55,7 @@ def resolve_period(period: str, today: date) -> tuple[date, date]:
     if period == Period.LAST_MONTH:
         last = first_of_month - timedelta(days=1)
         return last.replace(day=1), last
-    raise ValueError(f"unknown period {period!r}")
+    raise ValidationError(_("Choose dates from the list."), code="invalid_period")
 
 
 def resolved_query(saved: SavedFilter, today: date | None = None) -> dict[str, str]:
@@ -69,7 +73,7 @@ def clean_query(data) -> dict[str, str]:
     query = {key: data.get(key) for key in keys if data.get(key) not in (None, "")}
     filterset = HistoryFilter(query)
     if not filterset.is_valid():
-        raise ValidationError(_("These filters are not valid: correct them before saving."))
+        raise ValidationError(_("These filters are not valid: correct them before saving."), code="invalid_filters")
     return {key: str(value) for key, value in query.items()}
 
 
@@ -90,9 +94,9 @@ def save_filter(*, by, name: str, query, period: str = "", shared: bool = False)
     """
     name = " ".join((name or "").split())[:80]
     if not name:
-        raise ValidationError(_("Give the filter a name."))
+        raise ValidationError(_("Give the filter a name."), code="name_required")
     if period and period not in Period.values:
-        raise ValidationError(_("Choose dates from the list."))
+        raise ValidationError(_("Choose dates from the list."), code="invalid_period")
     query = clean_query(query)
     if period:
         for key in DATE_KEYS:
@@ -107,7 +111,7 @@ def save_filter(*, by, name: str, query, period: str = "", shared: bool = False)
 def delete_filter(*, saved: SavedFilter, by) -> None:
     """Delete a saved filter (and its schedules and their runs): its owner only."""
     if saved.owner_id != by.pk:
-        raise PermissionError("only the owner deletes a saved filter")
+        raise ValidationError(_("Only the owner of a saved filter can delete it."), code="not_owner")
     saved.delete()
 
 
@@ -136,13 +140,14 @@ def schedule_report(*, saved: SavedFilter, by, frequency: str, hour: int, weekda
     export the history and have an e-mail.
     """
     if saved.owner_id != by.pk:
-        raise PermissionError("only the owner schedules a saved filter")
+        raise ValidationError(_("Only the owner of a saved filter can schedule its report."), code="not_owner")
     weekday = weekday if frequency == Frequency.WEEKLY else None
     if frequency == Frequency.WEEKLY and weekday is None:
-        raise ValidationError(_("Choose the day of the week."))
+        raise ValidationError(_("Choose the day of the week."), code="weekday_required")
     allowed = set(subscriber_choices().values_list("pk", flat=True))
     if any(user.pk not in allowed for user in subscribers):
-        raise ValidationError(_("Every subscriber needs an e-mail and the permission to export the history."))
+        raise ValidationError(_("Every subscriber needs an e-mail and the permission to export the history."),
+                              code="subscriber_not_allowed")
     schedule = schedule or ReportSchedule(saved_filter=saved, created_by=by)
     schedule.frequency, schedule.weekday, schedule.hour = frequency, weekday, hour
     schedule.format, schedule.is_active = fmt, is_active
@@ -251,7 +256,8 @@ def _produce(run: ReportRun, *, today: date) -> Path:
     query = resolved_query(saved, today=today)
     filterset, movements, refused = history_querysets(query)
     if filterset.errors:
-        raise ValidationError(_("The saved filters are no longer valid (a station or user was removed?)."))
+        raise ValidationError(_("The saved filters are no longer valid (a station or user was removed?)."),
+                              code="invalid_filters")
     cleaned = filterset.form.cleaned_data
     run.date_from, run.date_to = cleaned.get("date_from"), cleaned.get("date_to")
     fmt = run.schedule.format

@@ -129,15 +129,20 @@ class Station(models.Model):
         self.code = (self.code or "").strip().upper()
         errors = {}
         if self.self_check_in and self.kind == StationKind.MUSTER:
-            errors["self_check_in"] = _("A muster point has no self check-in kiosk.")
+            errors["self_check_in"] = ValidationError(_("A muster point has no self check-in kiosk."),
+                                                     code="kiosk_at_muster_point")
         if self.default_route_id and self.kind not in ROUTE_START_KINDS:
-            errors["default_route"] = _("Only an entry or two-way gate starts a route.")
+            errors["default_route"] = ValidationError(_("Only an entry or two-way gate starts a route."),
+                                                     code="route_start_kind")
         if self.asks_vehicle and self.kind not in ROUTE_START_KINDS:
-            errors["asks_vehicle"] = _("Only an entry or two-way gate asks for the vehicle.")
+            errors["asks_vehicle"] = ValidationError(_("Only an entry or two-way gate asks for the vehicle."),
+                                                    code="route_start_kind")
         if self.checks_seals and self.kind not in SEAL_CHECK_KINDS:
-            errors["checks_seals"] = _("Only an exit or two-way gate checks seals.")
+            errors["checks_seals"] = ValidationError(_("Only an exit or two-way gate checks seals."),
+                                                    code="seal_check_kind")
         if self.pk and self.kind != StationKind.CHECKPOINT and self.route_stops.exists():
-            errors["kind"] = _("This station is a stop of a route: it must stay a checkpoint.")
+            errors["kind"] = ValidationError(_("This station is a stop of a route: it must stay a checkpoint."),
+                                            code="route_stop_kind")
         if errors:
             raise ValidationError(errors)
 
@@ -213,7 +218,8 @@ class RouteStop(models.Model):
 
     def clean(self):
         if self.station_id and self.station.kind != StationKind.CHECKPOINT:
-            raise ValidationError({"station": _("A route stop must be a checkpoint station.")})
+            raise ValidationError({"station": ValidationError(_("A route stop must be a checkpoint station."),
+                                                              code="route_stop_kind")})
 
 
 # --- Integrations: webhooks and the outbox ---------------------------------------------

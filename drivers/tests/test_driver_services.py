@@ -194,4 +194,5 @@ def test_one_bad_or_taken_licence_refuses_the_whole_batch(make_driver):
         "L-2: The phone number must have 7 to 15 digits (spaces, + and - are allowed).",
         "Licence L-1 is already registered to Pedro Gómez (Fletes Norte).",
     ]
+    assert [e.code for e in error.value.error_list] == ["invalid", "unique"]
     assert Driver.objects.count() == 1

@@ -234,3 +234,26 @@ def test_every_run_is_listed_in_the_admin(client, admin_user, supervisor, boss, 
     page = client.get("/admin/reports/reportrun/").content.decode()
     assert "gerente@plant.example" in page and "Báscula, semana pasada" in page
     assert client.get("/admin/reports/savedfilter/").status_code == 200
+
+
+def test_every_refusal_of_the_report_services_carries_a_code(supervisor, boss):
+    """As the scan's ScanError: a caller can tell the refusals apart without reading the text."""
+    no_export = make_user("sinexport", Role.BOOTH, email="caseta@plant.example")
+    saved = services.save_filter(by=supervisor, name="Semana", query={})
+
+    def code(call, **kw):
+        with pytest.raises(ValidationError) as error:
+            call(**kw)
+        return error.value.code
+
+    assert code(services.schedule_report, saved=saved, by=supervisor, frequency="daily", hour=7,
+                subscribers=[no_export]) == "subscriber_not_allowed"
+    assert code(services.schedule_report, saved=saved, by=supervisor, frequency="weekly", hour=7,
+                subscribers=[boss]) == "weekday_required"
+    assert code(services.schedule_report, saved=saved, by=boss, frequency="daily", hour=7) == "not_owner"
+    assert code(services.delete_filter, saved=saved, by=boss) == "not_owner"
+    assert code(services.save_filter, by=supervisor, name="  ", query={}) == "name_required"
+    assert code(services.save_filter, by=supervisor, name="X", query={}, period="someday") == "invalid_period"
+    assert code(services.save_filter, by=supervisor, name="X", query={"station": "999999"}) == "invalid_filters"
+    assert not ReportSchedule.objects.exists() and SavedFilter.objects.count() == 1
+
