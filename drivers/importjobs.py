@@ -5,7 +5,7 @@ rows allowed) and, once confirmed, start_import() stores the file in an ImportJo
 worker (manage.py run_imports; deploy/qrgate-imports.service) claims the job with a
 compare-and-set UPDATE (no lock held while idle: on SQLite its poll is two reads) and
 writes CHUNK_ROWS rows per transaction, each commit carrying the rows done, the counts,
-the chunk's per-row report and a heartbeat. A job whose heartbeat is older than
+the chunk's part of the per-row report and a heartbeat. A job whose heartbeat is older than
 STALE_SECONDS lost its worker: the next worker resumes it after the last committed chunk,
 and after MAX_ATTEMPTS runs it is marked failed with a message. Nothing lives in one
 process's memory, so any app server shows the progress and any worker may resume.
@@ -28,7 +28,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from . import importing
-from .models import ImportJob
+from .models import ImportJob, ImportJobReport
 
 log = logging.getLogger("qrgate.imports")
 
@@ -114,15 +114,14 @@ def steps(job: ImportJob, token: str) -> Iterator[int]:
                 counts = {a: sum(1 for r in chunk if r.action == a) for a in
                           (importing.Action.CREATE, importing.Action.UPDATE,
                            importing.Action.UNCHANGED, importing.Action.REFUSE)}
-                reported = [[r.row, r.action, r.license_number, r.full_name, r.reason] for r in chunk]
-                current = ImportJob.objects.only("rows").get(pk=job.pk).rows
+                ImportJobReport.objects.create(job_id=job.pk, first_row=done, rows=[
+                    [r.row, r.action, r.license_number, r.full_name, r.reason] for r in chunk])
                 ImportJob.objects.filter(pk=job.pk).update(
                     rows_done=done + len(chunk), total_rows=len(rows), heartbeat_at=timezone.now(),
                     created=F("created") + counts[importing.Action.CREATE],
                     updated=F("updated") + counts[importing.Action.UPDATE],
                     unchanged=F("unchanged") + counts[importing.Action.UNCHANGED],
                     refused=F("refused") + counts[importing.Action.REFUSE],
-                    rows=current + reported,
                 )
         except importing.ImportFileError as error:
             _finish(job, token, status=Status.FAILED, error=str(error))
@@ -179,8 +178,9 @@ def prune(now=None) -> int:
     with them (the file itself was emptied when each ended); returns how many."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.IMPORT_JOBS_KEEP_DAYS)
-    deleted, _by_model = ImportJob.objects.filter(
+    _total, by_model = ImportJob.objects.filter(
         status__in=[Status.DONE, Status.FAILED], finished_at__lt=cutoff).delete()
+    deleted = by_model.get(ImportJob._meta.label, 0)  # their report parts went with them
     if deleted:
         log.info("imports: %d finished before %s deleted", deleted, cutoff.date())
     return deleted

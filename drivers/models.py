@@ -746,8 +746,6 @@ class ImportJob(models.Model):
     updated = models.PositiveIntegerField(_("updated"), default=0)
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
     refused = models.PositiveIntegerField(_("refused"), default=0)
-    # Per row: [row number, action, licence, name, reason], in the file's order.
-    rows = models.JSONField(default=list, blank=True)
     error = models.TextField(_("error"), blank=True)
     worker = models.CharField(max_length=64, blank=True, editable=False)  # the claim's token
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -786,3 +784,26 @@ class ImportJob(models.Model):
             return None
         elapsed = ((now or timezone.now()) - self.run_started_at).total_seconds()
         return max(0, round(elapsed / done * (self.total_rows - self.rows_done)))
+
+    @property
+    def rows(self) -> list:
+        """The per-row report, [row number, action, licence, name, reason] in the file's order
+        (one query: every chunk's part)."""
+        parts = self.reports.order_by("first_row").values_list("rows", flat=True)
+        return [row for part in parts for row in part]
+
+
+class ImportJobReport(models.Model):
+    """One chunk's part of an import's per-row report, written in that chunk's transaction:
+    a chunk adds its own rows instead of rewriting the job's whole report, so the last chunk
+    of a 50 000-row file holds the write lock no longer than the first."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="reports")
+    first_row = models.PositiveIntegerField()  # rows done before the chunk: the parts' order
+    rows = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["job", "first_row"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "first_row"], name="drivers_importjobreport_once"),
+        ]

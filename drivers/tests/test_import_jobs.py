@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from drivers import importjobs
-from drivers.models import Driver, ImportJob
+from drivers.models import Driver, ImportJob, ImportJobReport
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +60,9 @@ def test_the_worker_imports_in_chunks_and_the_progress_moves(administrador, monk
     assert job.status == Status.DONE and job.finished_at and bytes(job.data) == b""
     assert (job.created, job.updated, job.unchanged, job.refused) == (350, 0, 0, 2)
     assert [r[1] for r in job.rows[-2:]] == ["refuse", "refuse"] and "licencia" in job.rows[-2][4]
+    # Each chunk added its own part of the report (no chunk rewrote the rows before it).
+    parts = ImportJobReport.objects.filter(job=job).values_list("first_row", flat=True)
+    assert list(parts) == [0, 100, 200, 300]
 
 
 def test_the_estimate_follows_the_rate_of_the_current_run():
@@ -252,6 +255,7 @@ def test_finished_imports_are_deleted_after_the_retention_by_the_worker(client, 
     importjobs.run(stop, poll=0)  # the worker's loop, once: it prunes as it starts
     monkeypatch.setattr(importjobs, "run_once", run_once)
     assert set(ImportJob.objects.values_list("filename", flat=True)) == {"reciente.csv", "en_espera.csv"}
+    assert not ImportJobReport.objects.filter(job_id__in=[old.pk, old_failed.pk]).exists()
     assert ImportJob.objects.get(pk=waiting.pk).status == Status.DONE  # and then imported what waited
     html = client.get(reverse("drivers:import")).content.decode()
     assert "viejo.csv" not in html and "fallido.csv" not in html and "reciente.csv" in html

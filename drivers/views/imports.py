@@ -84,7 +84,7 @@ def _sees_all(user) -> bool:
 def _visible_jobs(user):
     """An administrator sees every import (a colleague's running one too, so the same list is
     not loaded twice); anyone else given the permission only his own."""
-    jobs = ImportJob.objects.defer("data", "rows").select_related("created_by")
+    jobs = ImportJob.objects.defer("data").select_related("created_by")
     return jobs if _sees_all(user) else jobs.filter(created_by=user)
 
 
@@ -96,7 +96,7 @@ def _recent_jobs(user):
 
 
 def _job(request, pk) -> ImportJob:
-    job = _visible_jobs(request.user).defer(None).filter(pk=pk).first()
+    job = _visible_jobs(request.user).filter(pk=pk).first()  # the file itself stays deferred
     if job is None:
         raise Http404
     return job
@@ -116,7 +116,7 @@ def job_view(request, pk):
     if request.htmx and request.GET.get("since") == marker and not job.finished:
         return HttpResponse(status=204)
     now = timezone.now()
-    rows = job.rows
+    rows = job.rows if job.finished else []  # the tables are shown at the end only
     context = {
         "job": job,
         "marker": marker,
