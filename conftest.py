@@ -1,16 +1,44 @@
 """Shared test fixtures: one named user per role, one station per kind, a driver factory."""
 
+import functools
 import importlib
 import itertools
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core import management
+from django.db.backends.base.creation import BaseDatabaseCreation
 
 from accounts.models import Role
 from drivers.models import Driver
 from stations.models import Station, StationKind
 
 _seq = itertools.count(1)
+
+
+def _migrate_only(create_test_db):
+    """Django's test database setup runs `createcachetable` after `migrate`; a plant's
+    database gets `migrate` alone (install.sh, an upgrade, a restore). Build the test
+    database as a plant's is built, so that a table `migrate` does not make fails here."""
+
+    @functools.wraps(create_test_db)
+    def wrapper(self, *args, **kwargs):
+        call_command = management.call_command
+
+        def without_createcachetable(name, *a, **kw):
+            if name != "createcachetable":
+                return call_command(name, *a, **kw)
+
+        management.call_command = without_createcachetable
+        try:
+            return create_test_db(self, *args, **kwargs)
+        finally:
+            management.call_command = call_command
+
+    return wrapper
+
+
+BaseDatabaseCreation.create_test_db = _migrate_only(BaseDatabaseCreation.create_test_db)
 
 
 @pytest.fixture(autouse=True)

@@ -53,4 +53,9 @@ def media(request, path):
     # Personal data: kept by no cache at all, not even the booth browser's disk cache
     # (a shared PC's next user could read it back).
     response["Cache-Control"] = "private, no-store"
+    if inline:
+        # Opened on its own (a click on a photo), the image is a page the browser builds and
+        # styles inline to centre and zoom it; under the site's policy those styles were
+        # refused. Nothing of ours runs in that page: allow its styles, and nothing else.
+        response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
     return response
