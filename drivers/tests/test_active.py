@@ -24,6 +24,16 @@ def test_it_lists_everyone_inside_with_since_and_last_station(client, caseta, ma
     assert stations["entry"].name in html
 
 
+def test_a_name_links_to_his_route_only_for_who_may_follow_him(client, caseta, supervisor, driver, stations):
+    enter(driver, stations, caseta)
+    follow = f'href="/follow/?driver={driver.pk}"'
+    client.force_login(caseta)  # the booth may not open the follow screen: no link into a 403
+    html = client.get("/active/").content.decode()
+    assert driver.full_name in html and follow not in html
+    client.force_login(supervisor)
+    assert follow in client.get("/active/").content.decode()
+
+
 def test_it_searches_by_company_or_plate(client, caseta, make_driver, stations):
     a = make_driver(full_name="Ana", company="Fletes Sur", plate="XYZ-900")
     b = make_driver(full_name="Beto", company="Carga Norte")

@@ -5,10 +5,11 @@ and banned, forced, annulled and refused scans, roll calls open and closed, impo
 filters with a sent report, webhooks, documents), so the pages render their full branches.
 Then each URL of the permission table (tests/test_url_permissions.py), a few variants of
 them, every htmx fragment they poll and every page of the admin are opened in Chromium as
-anonymous, Chofer, Caseta, Supervisor and Administrador. A problem names the URL and the
-role: any response of 500 or more (the page, its fragments and requests, its static files),
-a role the table refuses that gets the page, a role it allows that does not, and any
-JavaScript error or failed load in the console.
+anonymous, Chofer, Caseta, Supervisor and Administrador, each role in its own browser
+context; every link a role is shown is followed too. A problem names the URL and the role:
+any response of 500 or more (the page, its fragments and requests, its static files), a
+role the table refuses that gets the page, a role it allows that does not, a link into a
+refusal, and any JavaScript error or failed load in the console.
 """
 
 import io
@@ -100,9 +101,22 @@ VARIANTS = [
     ("stations:station_qr", "/stations/E1/qr/"),
 ]
 
-# Before anything else in the page: the console of a page opened as a role that may not see
-# it shows the browser's own "Failed to load resource: 403"; any other is a problem.
+# The console of a page opened as a role that may not see it shows the browser's own
+# "Failed to load resource: 403"; any other is a problem. So is any failed load but the
+# browser's own ask for /favicon.ico beside a page that is no HTML (the health check, JSON).
 EXPECTED_REFUSAL = "Failed to load resource: the server responded with a status of"
+
+# Screens the booth and the supervisor live on, photographed (test-screenshots/) on the way.
+SCREENSHOTS = {
+    (BOOTH, "/"): "walk-caseta-menu",
+    (BOOTH, "/scan/"): "walk-caseta-scan",
+    (BOOTH, "/scan/?station=G1"): "walk-caseta-scan-g1",
+    (BOOTH, "/active/"): "walk-caseta-active",
+    (BOOTH, "/drivers/new/"): "walk-caseta-register",
+    (BOOTH, "/muster/<roll_call_id>/"): "walk-caseta-muster",
+    (BOOTH, "/dashboard/"): "walk-caseta-dashboard-refused",
+    (SUPERVISOR, "/dashboard/"): "walk-supervisor-dashboard",
+}
 
 # Ask every htmx element of the page for its fragment now, with a marker it never showed
 # (so the server answers the fragment, not a 204), and swap it in as htmx would.
@@ -172,8 +186,9 @@ def plant(role_users, settings, tmp_path):
     account_services.record_event("login_failed", username="caseta-norte")
 
     def register(name, licence_number, company, **extra):
-        return driver_services.register_driver(by=booth, full_name=name, license_number=licence_number,
-                                               company=company, phone="8112345678", plate="JAL-123-A", **extra)
+        return driver_services.register_driver(
+            by=booth, full_name=name, license_number=licence_number, company=company, phone="8112345678",
+            plate="JAL-123-A", **extra)
 
     def scan(driver_or_code, code, **extra):
         code_text = getattr(driver_or_code, "badge_code", driver_or_code)
@@ -210,7 +225,8 @@ def plant(role_users, settings, tmp_path):
     scan(fito, "E1")
     driver_services.check_out(driver=fito, by=sup, reason="Salió por la puerta de emergencia")
     scan(gabi, "E1")
-    scan(gabi, "G1", direction="in", force=True, note="Lector de la caseta sin conexión")
+    driver_services.record_scan(code=gabi.badge_code, station=stations["G1"], operator=sup, direction="in",
+                                force=True, note="Lector de la caseta sin conexión")
     scan(hugo, "E1")
     driver_services.annul_movement(movement=Movement.objects.filter(driver=hugo).latest("at"), by=sup,
                                    reason="Se escaneó el gafete equivocado")
@@ -231,14 +247,16 @@ def plant(role_users, settings, tmp_path):
     closed = muster_services.start_roll_call(by=sup, drill=True)
     muster_services.mark_safe(roll_call=closed, code=beto.badge_code, point=stations["M1"], by=booth)
     muster_services.mark_safe(roll_call=closed, code=ana.badge_code, point="Estacionamiento", by=booth)
-    muster_services.account_manually(roll_call=closed, driver=carlos, by=sup, reason="Salió por la puerta sur")
+    muster_services.account_manually(roll_call=closed, driver=carlos, by=sup,
+                                     reason="Salió por la puerta sur")
     muster_services.close_roll_call(roll_call=closed, by=sup)
     open_call = muster_services.start_roll_call(by=sup)
     muster_services.mark_safe(roll_call=open_call, code=own.badge_code, point=stations["M1"], by=booth)
 
     # Imports: one done with a refused row, one waiting for the worker.
     data = "nombre;licencia;empresa\nIsa Importada;LIC-200;Fletes Ramírez\nSin Licencia;;Fletes\n".encode()
-    done_job = importjobs.start_import(data=data, filename="lunes.csv", total_rows=len(parse(data).rows), by=boss)
+    done_job = importjobs.start_import(data=data, filename="lunes.csv", total_rows=len(parse(data).rows),
+                                       by=boss)
     importjobs.run_once()
     data = "nombre;licencia;empresa\nJuan Espera;LIC-300;Fletes Ramírez\n".encode()
     queued_job = importjobs.start_import(data=data, filename="martes.csv", total_rows=1, by=boss)
@@ -277,15 +295,15 @@ def plant(role_users, settings, tmp_path):
 
 
 def screens(plant):
-    """(name, URL) of every GET screen: the permission table's, then the variants."""
+    """(name, URL, is a variant) of every GET screen: the permission table's, then the variants."""
     found = []
     for name, route in ALL_URLS:
         values = dict(plant["values"])
         if name in plant["specials"]:
             values["pk"] = plant["specials"][name]
         query = plant["download_query"] if name == "reports:download" else QUERY.get(name, "")
-        found.append((name, fill(route + query, values)))
-    found += [(name, fill(url, plant["values"])) for name, url in VARIANTS]
+        found.append((name, fill(route + query, values), False))
+    found += [(name, fill(url, plant["values"]), True) for name, url in VARIANTS]
     return found
 
 
@@ -333,7 +351,7 @@ class Walker:
     """One browser context (one logged-in role) and one page that opens URL after URL,
     holding every problem found against the URL and role it was found on."""
 
-    def __init__(self, browser, live_server, role, user):
+    def __init__(self, browser, live_server, role, user, shots=None):
         self.base = live_server.url
         self.role = role
         self.context = browser.new_context(locale="es-MX", viewport={"width": 1280, "height": 800})
@@ -343,6 +361,10 @@ class Walker:
         self.refusing = False  # the page itself was refused: its own "failed to load" is expected
         self.problems = []
         self.times = []
+        self.refusals_rendered = []
+        self.navigations = 0
+        self.links = {}  # link shown on a screen: the first screen it was seen on
+        self.shots = shots or {}
         self.context.on("response", self._response)
         self._new_page()
 
@@ -357,7 +379,9 @@ class Walker:
     def _console(self, message):
         if message.type != "error":
             return
-        if self.refusing and message.text.startswith(EXPECTED_REFUSAL):
+        if message.text.startswith(EXPECTED_REFUSAL) and (
+            self.refusing or message.location.get("url", "").endswith("/favicon.ico")
+        ):
             return
         self.problem(f"console error: {message.text} ({message.location.get('url', '')})")
 
@@ -368,16 +392,24 @@ class Walker:
         self.page.on("pageerror", lambda error: self.problem(f"JavaScript error: {error}"))
 
     def get(self, url, want):
-        """A GET that is no screen (a POST-only endpoint's refusal), through the same session."""
+        """A GET checked by its answer alone (a POST-only endpoint, a refusal already seen
+        rendered, a download), through the same session as the browser's."""
         self.where = url
         answer = self.context.request.get(self.base + url, max_redirects=0)
         self.check_status(answer.status, answer.headers.get("location", ""), want)
 
     def open(self, url, want, *, fragments=True):
         """Open `url`, check its first answer against `want` and, when it is the page, ask
-        for its htmx fragments."""
+        for its htmx fragments. A refusal of a kind this role's browser already rendered
+        (the login page, the 403 page) is checked by its answer alone."""
+        if want != 200 and want in self.refusals_rendered:
+            self.get(url, want)
+            return
+        if want != 200:
+            self.refusals_rendered.append(want)
         self.where = url
         self.refusing = want != 200
+        self.navigations += 1
         started = time.monotonic()
         try:
             response = self.page.goto(self.base + url, wait_until="load")
@@ -397,11 +429,17 @@ class Walker:
         first = first.response()
         self.check_status(first.status, first.headers.get("location", ""), want)
         if want == 200 and first.status == 200 and fragments:
+            for link in self.page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
+                link = link.split("#")[0]
+                if link.startswith(self.base + "/"):
+                    self.links.setdefault(link.removeprefix(self.base), url)
             try:
                 self.page.evaluate(FRAGMENTS)
             except PlaywrightError as error:
                 self.problem(f"htmx fragment failed: {error.message.splitlines()[0]}")
         self.times.append((time.monotonic() - started, url))
+        if url in self.shots:
+            self.page.screenshot(path=self.shots[url], full_page=True)
 
     def check_status(self, status, location, want):
         if want == LOGIN:
@@ -412,6 +450,17 @@ class Walker:
                 self.problem(f"got {status}, expected one of {sorted(want)}")
         elif status != want:
             self.problem(f"got {status}, expected {want}")
+
+    def follow_links(self, seen):
+        """Every link the role was shown leads somewhere it may go: no 403, 404 or login."""
+        for link, page in self.links.items():
+            if link in seen or link.startswith("/checkin/"):  # the kiosk's QR: for a driver's phone
+                continue
+            self.where = f"link {link} on {page}"
+            answer = self.context.request.get(self.base + link, max_redirects=0)
+            location = answer.headers.get("location", "")
+            if answer.status >= 400 or "/login/" in location:
+                self.problem(f"answers {answer.status} {location}".rstrip())
 
     def close(self):
         self.context.close()
@@ -424,16 +473,21 @@ def test_a_plain_migrate_makes_every_table_the_app_uses():
     assert table in connection.introspection.table_names(), f"`migrate` made no {table} table"
 
 
-def test_every_screen_as_every_role_answers_without_a_server_error(browser, live_server, plant):
+def test_every_screen_as_every_role_answers_without_a_server_error(browser, live_server, plant,
+                                                                    screenshot_dir):
     started = time.monotonic()
     users = plant["users"]
     all_screens = screens(plant)
     admin_pages, empty_models = admin_screens(plant)
     assert not empty_models, f"Seed a row of {empty_models} in plant(): their change forms go unchecked"
-    problems, opened = [], 0
+    problems, opened, navigations = [], 0, 0
     for role in ROLES:
-        walker = Walker(browser, live_server, role, users.get(role))
-        for name, url in all_screens:
+        shots = {fill(url, plant["values"]): screenshot_dir / f"{shot}.png"
+                 for (shot_role, url), shot in SCREENSHOTS.items() if shot_role == role}
+        walker = Walker(browser, live_server, role, users.get(role), shots)
+        for name, url, variant in all_screens:
+            if variant and expected(name, role) != 200:
+                continue  # the same view as the table's URL: its refusal is checked there
             if name == "drivers:self_checkin":  # its code lives seconds: a fresh one
                 token = station_services.kiosk_token(plant["kiosk"])
                 url = reverse(name, kwargs={"code": "C1", "token": token})
@@ -442,15 +496,18 @@ def test_every_screen_as_every_role_answers_without_a_server_error(browser, live
             else:
                 walker.open(url, expected(name, role))
             opened += 1
+        walker.follow_links(seen={url for _, url, _ in all_screens})
         if role == ADMIN:
             for url, want in admin_pages:
                 walker.open(url, want, fragments=False)
                 opened += 1
         walker.close()
         problems += walker.problems
+        navigations += walker.navigations
         slowest = ", ".join(f"{url} {t:.2f}" for t, url in sorted(walker.times, reverse=True)[:5])
-        print(f"{role}: {time.monotonic() - started:.1f} s; slowest {slowest}")
+        print(f"{role}: {time.monotonic() - started:.1f} s, {len(walker.links)} links; slowest {slowest}")
     elapsed = time.monotonic() - started
-    print(f"\nopened {opened} pages as {len(ROLES)} roles in {elapsed:.1f} s ({connection.vendor})")
+    print(f"\n{opened} URLs as {len(ROLES)} roles ({navigations} opened in Chromium) in {elapsed:.1f} s "
+          f"({connection.vendor})")
     assert opened > 5 * len(ALL_URLS)
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)

@@ -79,6 +79,10 @@ def test_two_marshals_one_offline_account_everyone_once_and_the_report_says_wher
     log_in(board, url, supervisor)
     board.goto(f"{url}/muster/{roll_call.pk}/")
     expect(board.locator("#muster-missing")).to_have_text("4")
+    # Read across the room: the count of the missing large, on a red-edged card.
+    assert board.eval_on_selector("#muster-missing", "e => parseFloat(getComputedStyle(e).fontSize)") >= 32
+    edge = board.eval_on_selector("#muster-missing", "e => getComputedStyle(e.parentElement).borderLeftColor")
+    assert edge == "rgb(185, 28, 28)"  # --refused
 
     # Marshal A (the booth's guard) at the car park, with a scanner and the phone's camera.
     a_ctx = camera_browser(by_camera.badge_code).new_context(**PHONE)
