@@ -281,11 +281,12 @@ def scan_payloads(plant: Plant, rng: random.Random, count: int, prefix: str):
 
 def run_clients(port: int, plant: Plant, *, clients: int, scans: int, seed: int = 1,
                 retry_errors: bool = False, on_progress=None, prefix: str = "c",
-                deadline_seconds: float | None = None) -> Tally:
+                deadline_seconds: float | None = None, on_start=None) -> Tally:
     """`clients` threads share `scans` scans; each logs in first as one of the booth users.
 
     With retry_errors a scan that got no answer (connection reset by a killed worker) is
-    sent again with the same nonce, as the scan screen's offline queue does.
+    sent again with the same nonce, as the scan screen's offline queue does. `on_start`
+    is called once every client has logged in, just before the scans start.
     """
     tally = Tally()
     per_client = [scans // clients + (i < scans % clients) for i in range(clients)]
@@ -337,6 +338,8 @@ def run_clients(port: int, plant: Plant, *, clients: int, scans: int, seed: int 
         ready.wait(300)
     except threading.BrokenBarrierError:
         pass
+    if on_start:
+        on_start()
     tally.started = time.perf_counter()
     for thread in threads:
         thread.join(600)

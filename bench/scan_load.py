@@ -6,8 +6,9 @@ Starts gunicorn on 127.0.0.1 with the workers the installer would use (2 per cor
 at most 9), logs `--clients` booth clients in (session cookie + CSRF, as the scan screen),
 then runs the same number of requests against /healthz (the framework's own ceiling) and
 against POST /api/scan/ with realistic badge codes at every station. Prints one JSON
-object: requests/s, p50 and p99 of each, and their ratio. Bounded: `--requests` per phase
-and `--max-seconds` per phase.
+object: requests/s, p50, p95 and p99 of each and their ratio, the CPU the gunicorn
+workers used per request in each phase (from /proc, so it holds on a loaded machine),
+and the load average. Bounded: `--requests` per phase and `--max-seconds` per phase.
 """
 
 import argparse
@@ -52,6 +53,24 @@ def plain_load(port: int, path: str, clients: int, requests: int, max_seconds: f
     return summary(latencies, time.perf_counter() - started, len(errors))
 
 
+def server_cpu(server) -> float:
+    """CPU seconds (user + system) used so far by gunicorn's workers (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in server.worker_pids():
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def per_request(server, before: float, requests: int) -> tuple[float, float]:
+    now = server_cpu(server)
+    return now, round((now - before) / max(requests, 1) * 1000, 2)
+
+
 def summary(latencies, elapsed, errors) -> dict:
     return {
         "requests": len(latencies),
@@ -85,10 +104,15 @@ def main():
     result = {"load_average_at_start": os.getloadavg(), "workers": args.workers, "clients": args.clients, "cores": os.cpu_count(),
               "database": "postgresql" if args.database_url else "sqlite"}
     with loadkit.Server(plant.env, args.workers, data_dir / "gunicorn-bench.log", port=args.port) as server:
+        cpu = server_cpu(server)
         result["healthz"] = plain_load(server.port, "/healthz", args.clients, args.requests, args.max_seconds)
+        cpu, result["healthz"]["server_cpu_ms_per_request"] = per_request(server, cpu, result["healthz"]["requests"])
+        started = {}  # the workers' CPU once the clients have logged in (a password hash each)
         tally = loadkit.run_clients(server.port, plant, clients=args.clients, scans=args.requests,
-                                    seed=int(time.time()), prefix="bench", deadline_seconds=args.max_seconds)
+                                    seed=int(time.time()), prefix="bench", deadline_seconds=args.max_seconds,
+                                    on_start=lambda: started.update(cpu=server_cpu(server)))
         result["scan"] = summary(tally.latencies, tally.elapsed, len(tally.errors))
+        _cpu, result["scan"]["server_cpu_ms_per_request"] = per_request(server, started["cpu"], len(tally.latencies))
         result["scan"]["accepted"] = len(tally.movement_ids)
         result["scan"]["refused"] = len(tally.refused_nonces)
         result["scan"]["duplicates"] = tally.duplicates
@@ -96,6 +120,8 @@ def main():
     result["scan"]["database_locked_in_log"] = loadkit.database_locked(log)
     result["load_average_at_end"] = os.getloadavg()
     result["ratio_scan_to_healthz"] = round(result["scan"]["req_per_s"] / result["healthz"]["req_per_s"], 3)
+    result["cpu_ratio_healthz_to_scan"] = round(
+        result["healthz"]["server_cpu_ms_per_request"] / max(result["scan"]["server_cpu_ms_per_request"], 0.01), 3)
     print("RESULT " + json.dumps(result))
 
 

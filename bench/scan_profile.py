@@ -59,6 +59,8 @@ def main():
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--scans", type=int, default=500)
     parser.add_argument("--station", default=None, help="A two-way gate's code (default: the first).")
+    parser.add_argument("--mix", action="store_true",
+                        help="scan_load.py's realistic codes at every station (refusals too) instead of accepted scans.")
     parser.add_argument("--profile", type=Path, default=None)
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args()
@@ -92,19 +94,34 @@ def main():
             else Station.objects.filter(kind=StationKind.GATE, is_active=True).order_by("code").first())
     codes = list(Driver.objects.filter(bans__isnull=True).order_by("pk").values_list("badge_code", flat=True))
     stamp = int(time.time())
+    mix = []
+    if args.mix:
+        import random
+        from drivers.models import Ban
+        plant = loadkit.Plant({}, codes, list(Ban.objects.in_force().values_list("driver__badge_code", flat=True)),
+                              list(Station.objects.filter(is_active=True).values_list("code", flat=True)), [])
+        mix = list(loadkit.scan_payloads(plant, random.Random(stamp), args.scans + 21, f"prof{stamp}"))
 
     def scan(i: int) -> dict:
-        body = json.dumps({"code": codes[i % len(codes)], "station": gate.code, "nonce": f"prof{stamp}-{i}"}).encode()
+        payload = mix[i] if mix else {"code": codes[i % len(codes)], "station": gate.code, "nonce": f"prof{stamp}-{i}"}
+        body = json.dumps(payload).encode()
         chunks = []
         result = application(environ("/api/scan/", body, cookies, csrf), lambda status, headers: chunks.append(status))
         data = b"".join(result)
         result.close()
-        if not chunks[0].startswith("200"):
+        if not chunks[0].startswith("200") and not mix:
             raise RuntimeError(f"{chunks[0]}: {data[:300]!r}")
         return json.loads(data)
 
     for i in range(20):  # warm: imports, connection, translations
         scan(i)
+    health = time.process_time()
+    for _ in range(200):
+        chunks = []
+        env = environ("/healthz", b"", {}, "")
+        env["REQUEST_METHOD"] = "GET"
+        b"".join(application(env, lambda status, headers: chunks.append(status)))
+    health = (time.process_time() - health) / 200
     settings.DEBUG = True  # counts the statements (connection.queries)
     reset_queries()
     scan(20)
@@ -120,7 +137,7 @@ def main():
     if profiler:
         profiler.enable()
     for i in range(21, 21 + args.scans):
-        accepted += scan(i)["accepted"]
+        accepted += bool(scan(i)["accepted"])
     if profiler:
         profiler.disable()
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
@@ -131,6 +148,7 @@ def main():
         "statements_per_scan": statements,
         "cpu_ms_per_scan": round(cpu / args.scans * 1000, 2),
         "wall_ms_per_scan": round(wall / args.scans * 1000, 2),
+        "cpu_ms_per_healthz": round(health * 1000, 3),
         "load_average": os.getloadavg(),
         "profiled": bool(profiler),
     }

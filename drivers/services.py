@@ -229,11 +229,15 @@ def _emit(found: list, *, station: Station | None, listened: set | None) -> None
 
 def _seen_nonce(nonce: str) -> tuple[int, str] | None:
     """(pk, "m" or "r") of the movement or refused scan recorded with this nonce, or None."""
-    # One round trip for the usual answer, "never seen": both unique nonce indexes at once.
-    both = Movement.objects.filter(nonce=nonce).order_by().values_list("pk", Value("m")).union(
+    return _SEEN_NONCE.first(nonce=nonce)
+
+
+# One round trip for the usual answer, "never seen": both unique nonce indexes at once.
+_SEEN_NONCE = PreparedQuery(
+    lambda nonce: Movement.objects.filter(nonce=nonce).order_by().values_list("pk", Value("m")).union(
         RefusedScan.objects.filter(nonce=nonce).order_by().values_list("pk", Value("r"))
-    )
-    return next(iter(both[:1]), None)
+    )[:1]
+)
 
 
 def _code_key(text: str) -> str:

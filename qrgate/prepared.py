@@ -23,11 +23,14 @@ back to the ORM for good: slower, never wrong.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.db import connections
 from django.db.models.query import FlatValuesListIterable, ModelIterable, ValuesIterable, ValuesListIterable
+
+log = logging.getLogger(__name__)
 
 
 class PreparedQuery:
@@ -46,6 +49,8 @@ class PreparedQuery:
         prepared = self._prepared.get(key)
         if prepared is None:
             prepared = self._prepared[key] = _Prepared.make(self.build, connection, fixed, values)
+            if prepared is False:
+                log.warning("%s: shape %r is built by the ORM on every call", self.build.__qualname__, key)
         if prepared is False:
             return list(self.build(**fixed, **values))
         return prepared.run(connection, values)

@@ -29,6 +29,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, Q
 from django.utils import timezone
 
+from qrgate.prepared import PreparedQuery
+
 from .models import (
     ALERT_EVENTS,
     DIGEST_EVENT,
@@ -81,10 +83,16 @@ def listened(station: Station, names: Iterable[str]) -> dict[str, bool]:
     names = list(names)
     if not names:
         return {}
-    row = Station.objects.filter(pk=station.pk).values(
-        **{f"l{i}": listeners(name, station.pk) for i, name in enumerate(names)}
-    ).first() or {}
+    row = _LISTENED.first((tuple(names),), fixed={"names": names}, station_pk=station.pk) or {}
     return {name: bool(row.get(f"l{i}")) for i, name in enumerate(names)}
+
+
+# Asked on every refused scan without a driver: compiled once per list of names.
+_LISTENED = PreparedQuery(
+    lambda names, station_pk: Station.objects.filter(pk=station_pk).values(
+        **{f"l{i}": listeners(name, station_pk) for i, name in enumerate(names)}
+    ).order_by("pk")[:1]
+)
 
 
 def listening_anywhere(name: str) -> bool:

@@ -184,8 +184,11 @@ def _duration(delta: timedelta) -> str:
 def _result_visit(result: ScanResult) -> Visit | None:
     visit = result.visit
     if visit is None and not result.accepted and result.driver is not None:
-        visit = Visit.objects.open().filter(driver=result.driver).first()
+        visit = _OPEN_VISIT.first(driver_pk=result.driver.pk)
     return visit
+
+
+_OPEN_VISIT = PreparedQuery(lambda driver_pk: Visit.objects.open().filter(driver=driver_pk).order_by("pk")[:1])
 
 
 def _visit_json(visit: Visit | None) -> dict | None:
