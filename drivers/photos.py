@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import logging
 import re
 import warnings
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+log = logging.getLogger(__name__)
 
 # Portrait 3:4, like an ID photo; 450x600 prints sharp at the card's 21x28 mm.
 BADGE_SIZE = (450, 600)
@@ -148,10 +151,12 @@ def store(driver, photo: ProcessedPhoto) -> list[str]:
 
 
 def delete_files(names: list[str]) -> None:
+    """Delete replaced files from the media storage; one that cannot be deleted (a shared
+    folder or a bucket briefly out of reach) is logged and left behind, never an error."""
     from django.core.files.storage import default_storage
 
     for name in names:
         try:
             default_storage.delete(name)
-        except OSError:
-            pass
+        except Exception:  # noqa: BLE001 - OSError from a folder, botocore's errors from S3
+            log.warning("could not delete the replaced media file %s", name, exc_info=True)

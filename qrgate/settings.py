@@ -200,8 +200,50 @@ MEDIA_URL = "/media/"  # served by drivers.views after a permission check, never
 # Nightly backups (manage.py backup / restore, deploy/qrgate-backup.timer).
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default="") or DATA_DIR / "backups")
 BACKUP_KEEP = env.int("BACKUP_KEEP", default=14)
+
+
+def _media_storage() -> dict:
+    """Where photos and scanned documents live (personal data, served only by drivers.views.media).
+
+    MEDIA_STORAGE=file (default): files under MEDIA_ROOT; with several app servers, a
+    directory they all mount (NFS). MEDIA_STORAGE=s3: a bucket of S3 or of an S3-compatible
+    server (MinIO, Ceph, Garage...) through django-storages, reached only by the app servers.
+    """
+    kind = env.str("MEDIA_STORAGE", default="").strip().lower() or "file"
+    if kind == "file":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if kind != "s3":
+        raise ImproperlyConfigured(f"MEDIA_STORAGE must be file or s3 (got {kind!r}).")
+    bucket = env.str("MEDIA_S3_BUCKET", default="").strip()
+    if not bucket:
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs MEDIA_S3_BUCKET (the bucket's name).")
+    options = {
+        "bucket_name": bucket,
+        # Every key under this prefix ("" = the bucket's root).
+        "location": env.str("MEDIA_S3_PREFIX", default="").strip("/"),
+        # Files always get new random names: never overwrite, never rename.
+        "file_overwrite": False,
+        # Private objects; the app streams them after its permission check, it never hands
+        # out the bucket's URLs.
+        "default_acl": None,
+        "querystring_auth": True,
+    }
+    optional = {
+        "endpoint_url": "MEDIA_S3_ENDPOINT_URL",  # e.g. http://minio.plant.lan:9000; unset: AWS
+        "region_name": "MEDIA_S3_REGION",
+        "access_key": "MEDIA_S3_ACCESS_KEY_ID",  # unset: boto3's own chain (AWS_* variables, roles)
+        "secret_key": "MEDIA_S3_SECRET_ACCESS_KEY",
+        "addressing_style": "MEDIA_S3_ADDRESSING_STYLE",  # path for most self-hosted servers
+    }
+    for option, name in optional.items():
+        value = env.str(name, default="").strip()
+        if value:
+            options[option] = value
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage(),
     "staticfiles": {
         "BACKEND": env.str(
             "STATICFILES_BACKEND",

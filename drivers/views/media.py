@@ -1,11 +1,16 @@
-"""Driver photos are personal data: served only after checking who asks, never publicly."""
+"""Driver photos are personal data: served only after checking who asks, never publicly.
+
+Files are read through the media storage (settings.STORAGES["default"]): a folder on this
+server, one shared by several app servers, or an S3 bucket. Whichever it is, its files are
+reached only through this view.
+"""
 
 import mimetypes
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
+from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.views.decorators.http import require_GET
@@ -13,15 +18,28 @@ from django.views.decorators.http import require_GET
 from ..models import Driver, DriverDocument
 
 
-def _file_under_media_root(path: str) -> Path:
-    root = Path(settings.MEDIA_ROOT).resolve()
-    if "\x00" in path or path.startswith(("/", "\\")):
+def _stored_name(path: str) -> str:
+    """`path` as the name of a stored file, or Http404: no absolute path, no "..", no folder."""
+    if not path or "\x00" in path or "\\" in path or path.startswith("/"):
         raise Http404
-    # resolve() follows "..", and symlinks, so the containment check cannot be bypassed.
-    full = (root / path).resolve()
-    if not full.is_relative_to(root) or full == root or not full.is_file():
+    if any(part in ("", ".", "..") for part in path.split("/")):
         raise Http404
-    return full
+    try:
+        local = default_storage.path(path)
+    except NotImplementedError:  # a remote storage (S3): no symlinks to follow there
+        local = None
+    except SuspiciousFileOperation:
+        raise Http404 from None
+    if local is not None:
+        # A folder: resolve() follows symlinks, so one pointing elsewhere is not served.
+        root = Path(default_storage.location).resolve()
+        full = Path(local).resolve()
+        if not full.is_relative_to(root) or full == root or not full.is_file():
+            raise Http404
+        return full.relative_to(root).as_posix()
+    if not default_storage.exists(path):
+        raise Http404
+    return path
 
 
 def _may_see(user, name: str) -> bool:
@@ -38,17 +56,21 @@ def _may_see(user, name: str) -> bool:
 def media(request, path):
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    full = _file_under_media_root(path)
-    name = full.relative_to(Path(settings.MEDIA_ROOT).resolve()).as_posix()
+    name = _stored_name(path)
     if not _may_see(request.user, name):
         raise PermissionDenied
-    content_type = mimetypes.guess_type(full.name)[0] or ""
+    content_type = mimetypes.guess_type(name)[0] or ""
     # Only images render inline: anything else downloads, so no stored HTML runs as ours.
     inline = content_type.startswith("image/") and content_type != "image/svg+xml"
+    try:
+        stored = default_storage.open(name, "rb")
+    except FileNotFoundError:  # deleted since it was checked (a photo replaced meanwhile)
+        raise Http404 from None
     response = FileResponse(
-        full.open("rb"),
+        stored,
         content_type=content_type if inline else "application/octet-stream",
         as_attachment=not inline,
+        filename=name.rsplit("/", 1)[-1],
     )
     # Personal data: kept by no cache at all, not even the booth browser's disk cache
     # (a shared PC's next user could read it back).
