@@ -17,6 +17,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -183,6 +185,7 @@ class RunSummary:
 
 
 def reports_dir() -> Path:
+    """Where a report is produced, on this server, before it is mailed or stored."""
     path = Path(settings.DATA_DIR) / "reports"
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -231,14 +234,17 @@ def send_run(run: ReportRun) -> ReportRun:
     with translation.override(settings.LANGUAGE_CODE):
         try:
             path = _produce(run, today=timezone.localdate(run.due_at))
-            attach = run.file_size <= settings.REPORT_ATTACH_MAX_BYTES
-            run.attached = attach
-            recipients = list(subscriber_choices().filter(pk__in=schedule.subscribers.values("pk")))
-            for user in recipients:
-                _mail(run, saved, user, path if attach else None)
-                run.sent_to.append(user.email)
-            if attach:
-                path.unlink()  # it went with the mail; only linked files are kept (prune_files)
+            try:
+                attach = run.file_size <= settings.REPORT_ATTACH_MAX_BYTES
+                run.attached = attach
+                if not attach:  # stored before any link to it is mailed
+                    _keep(run, path)
+                recipients = list(subscriber_choices().filter(pk__in=schedule.subscribers.values("pk")))
+                for user in recipients:
+                    _mail(run, saved, user, path if attach else None)
+                    run.sent_to.append(user.email)
+            finally:
+                path.unlink(missing_ok=True)  # attached: it went with the mail; linked: stored
             if not recipients:
                 run.error = _("No subscriber with an e-mail may receive it.")
         except ValidationError as error:
@@ -289,8 +295,22 @@ def check_download(run: ReportRun, user, token: str) -> bool:
     return payload == {"run": run.pk, "user": user.pk}
 
 
-def report_file(run: ReportRun) -> Path:
-    return reports_dir() / f"run-{run.pk}.{run.schedule.format}"
+def report_file(run: ReportRun) -> str:
+    """The name of a linked report's file in the media storage (settings.STORAGES["default"],
+    shared by every app server), never served by the /media/ view: only by `download`."""
+    return f"{REPORTS_PREFIX}run-{run.pk}.{run.schedule.format}"
+
+
+REPORTS_PREFIX = "reports/"
+PRUNE_DAYS = 7
+
+
+def _keep(run: ReportRun, path: Path) -> None:
+    """Store the produced file whose link is mailed, so that any app server serves it."""
+    name = report_file(run)
+    default_storage.delete(name)  # a leftover of a restored database's run of the same id
+    with open(path, "rb") as produced:
+        default_storage.save(name, File(produced))
 
 
 def _mail(run: ReportRun, saved: SavedFilter, user, attachment: Path | None) -> None:
@@ -317,13 +337,18 @@ def _mail(run: ReportRun, saved: SavedFilter, user, attachment: Path | None) -> 
 
 
 def prune_files(now: datetime | None = None) -> int:
-    """Delete report files whose links have expired; returns how many."""
+    """Delete the stored files of linked reports whose links have expired; returns how many.
+
+    Only the runs that expired in the last PRUNE_DAYS are looked at (one look-up each in
+    the storage, maybe a bucket, every 5 minutes), so the timer must not stop that long."""
     now = now or timezone.now()
-    old = ReportRun.objects.filter(finished_at__lt=now - timedelta(seconds=settings.REPORT_LINK_MAX_AGE))
+    expired = now - timedelta(seconds=settings.REPORT_LINK_MAX_AGE)
+    old = ReportRun.objects.filter(finished_at__lt=expired, finished_at__gte=expired - timedelta(days=PRUNE_DAYS),
+                                   attached=False)
     removed = 0
     for run in old.select_related("schedule"):
-        path = report_file(run)
-        if path.exists():
-            path.unlink()
+        name = report_file(run)
+        if default_storage.exists(name):
+            default_storage.delete(name)
             removed += 1
     return removed

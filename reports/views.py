@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -93,7 +94,7 @@ def download(request, pk):
     run = get_object_or_404(ReportRun.objects.select_related("schedule"), pk=pk)
     if not services.check_download(run, request.user, request.GET.get("t", "")):
         raise Http404(_("This link is not valid for your account, or it has expired."))
-    path = services.report_file(run)
-    if not path.exists():
+    name = services.report_file(run)
+    if not default_storage.exists(name):
         raise Http404(_("This report's file was deleted."))
-    return FileResponse(open(path, "rb"), as_attachment=True, filename=run.file_name)
+    return FileResponse(default_storage.open(name, "rb"), as_attachment=True, filename=run.file_name)

@@ -17,12 +17,18 @@ from django.views.decorators.http import require_GET
 
 from ..models import Driver, DriverDocument
 
+# The linked scheduled reports (reports.services.report_file): only reports.views.download,
+# for the subscriber its link was made for, serves them.
+PRIVATE_FOLDERS = ("reports/",)
+
 
 def _stored_name(path: str) -> str:
     """`path` as the name of a stored file, or Http404: no absolute path, no "..", no folder."""
     if not path or "\x00" in path or "\\" in path or path.startswith("/"):
         raise Http404
     if any(part in ("", ".", "..") for part in path.split("/")):
+        raise Http404
+    if path.startswith(PRIVATE_FOLDERS):  # kept in the same storage, served by their own views
         raise Http404
     try:
         local = default_storage.path(path)

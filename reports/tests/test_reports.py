@@ -25,6 +25,13 @@ from reports.models import Period, ReportRun, ReportSchedule, SavedFilter
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Linked reports are kept in the media storage: a folder of the test's own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
 def plant(*args) -> datetime:
     """An aware datetime on the plant's clock (America/Mexico_City in the tests)."""
     return timezone.make_aware(datetime(*args))
@@ -209,6 +216,33 @@ def test_a_large_report_goes_as_a_link_that_works_only_for_its_subscriber(
     settings.REPORT_LINK_MAX_AGE = -1  # expired
     client.force_login(boss)
     assert client.get(path).status_code == 404
+
+
+def test_a_large_report_made_by_one_app_server_downloads_from_another_never_from_media(
+        client, caseta, supervisor, boss, history, settings, tmp_path, media_root):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.DATA_DIR = tmp_path / "server-a"
+    settings.REPORT_ATTACH_MAX_BYTES = 100
+    weekly(supervisor, boss, fmt="csv")
+    call_command("send_scheduled_reports", now="2026-11-30T07:05", stdout=io.StringIO())
+    link = re.search(r"https?://\S+", mail.outbox[0].body).group(0)
+    run = ReportRun.objects.get()
+    assert (media_root / f"reports/run-{run.pk}.csv").is_file()  # the shared place
+    assert not any((tmp_path / "server-a").rglob("run-*"))  # nothing left on server A
+
+    settings.DATA_DIR = tmp_path / "server-b"  # the link opened on the other app server
+    client.force_login(boss)
+    response = client.get(urlparse(link).path + "?" + urlparse(link).query)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).decode("utf-8-sig").count("\n") == 1 + 3
+    # The photo view serves drivers' files only: a booth cannot read the report through it.
+    client.force_login(caseta)
+    assert client.get(f"/media/reports/run-{run.pk}.csv").status_code == 404
+
+    # Once its link has expired, the file goes.
+    later = timezone.now() + timedelta(seconds=settings.REPORT_LINK_MAX_AGE + 60)
+    assert services.prune_files(later) == 1
+    assert not (media_root / f"reports/run-{run.pk}.csv").exists()
 
 
 def test_a_failed_run_is_listed_with_its_error_on_the_page(sup, supervisor, boss, history, settings, tmp_path):
