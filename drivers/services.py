@@ -468,7 +468,7 @@ def record_scan(
     at, is_late = _scan_time(scanned_at, now)
     scan = dict(code=code, station=station, operator=operator, nonce=nonce, direction=direction,
                 force=force, note=note, source=source, now=now, at=at, is_late=is_late,
-                route=route, vehicle=vehicle, seals=seals)
+                claimed=scanned_at is not None, route=route, vehicle=vehicle, seals=seals)
     try:
         # One short transaction: on SQLite the IMMEDIATE BEGIN takes the single write lock,
         # so everything in it is kept to the lock, one state query and the writes.
@@ -483,7 +483,7 @@ def record_scan(
         raise
 
 
-def _record(*, code, station, operator, nonce, direction, force, note, source, now, at, is_late,
+def _record(*, code, station, operator, nonce, direction, force, note, source, now, at, is_late, claimed,
             route, vehicle, seals) -> ScanResult:
     refuse = dict(raw=code, station=station, operator=operator, nonce=nonce, source=source, at=at)
     # A muster point (the roll call's) is no gate: refused like a disabled station.
@@ -503,8 +503,18 @@ def _record(*, code, station, operator, nonce, direction, force, note, source, n
             return _refuse(ScanReason.REVOKED, driver=revoked.driver, **refuse)
         return _refuse(ScanReason.UNKNOWN, **refuse)
 
+    if not claimed:
+        # A scan without a claimed time happens when its driver's turn comes: one that
+        # waited for his lock (another station scanning him, on this or another app
+        # server) is recorded after that scan in time too, as it was in effect.
+        now = at = refuse["at"] = timezone.now()
     today = timezone.localdate(now)
     state = _driver_state(driver, station=station, at=at, now=now, nonce=nonce, route=route, today=today)
+    if not claimed and state["newer_exists"]:
+        # The driver's latest movement is later than our clock: another app server's clock
+        # runs ahead. Keep the order the lock decided, a microsecond after it.
+        at = refuse["at"] = _latest_at(driver) + timedelta(microseconds=1)
+        state["newer_exists"] = False
     if nonce and (state["seen_movement_id"] or state["seen_refused_id"]):
         seen = (state["seen_movement_id"], "m") if state["seen_movement_id"] else (state["seen_refused_id"], "r")
         return _replay_seen(*seen, code=code, station=station, operator=operator)
@@ -557,6 +567,10 @@ def _record(*, code, station, operator, nonce, direction, force, note, source, n
     # Known under the driver's lock, so can_annul needs no query for it.
     movement.is_latest = not state["newer_exists"]
     return _result_from_movement(movement)
+
+
+def _latest_at(driver: Driver) -> datetime:
+    return Movement.objects.valid().filter(driver=driver).order_by("-at").values_list("at", flat=True)[0]
 
 
 def _move(driver: Driver, station: Station | None, direction: str, visit: Visit | None, at, *,

@@ -116,7 +116,8 @@ def test_the_booth_sees_the_photo_from_the_bucket_and_nobody_else_does(bucket, c
     # The scan screen's answer points at the same view.
     page = client.get(reverse("drivers:driver_list"))
     assert media_url(driver.photo_thumb.name) in page.content.decode()
-    for path in ["nothing.jpg", "drivers/", "../planta/" + driver.photo.name, "planta/" + driver.photo.name]:
+    for path in ["nothing.jpg", "drivers/", "../planta/" + driver.photo.name, "planta/" + driver.photo.name,
+                 "drivers/" + "x" * 2000 + ".jpg"]:
         assert client.get("/media/" + path).status_code == 404
 
 

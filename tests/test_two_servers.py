@@ -29,7 +29,7 @@ def plant(tmp_path_factory):
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
     folder = tmp_path_factory.mktemp("two-servers")
     with two_servers.scratch_database(f"qrgate_two_{os.getpid()}") as url:
-        yield two_servers.make_plant(folder, url, drivers=24, booths=4)
+        yield two_servers.make_plant(folder, url, drivers=8, booths=4)
 
 
 @pytest.fixture
@@ -89,7 +89,8 @@ def test_two_servers_one_killed_mid_run_lose_no_scan_and_agree_on_everything(pla
     assert status == 200 and response.getheader("Content-Type") == "image/jpeg"
     assert Image.open(io.BytesIO(body)).size == (120, 160)
 
-    # Four booths, two per server, scan 24 drivers at 4 stations; A dies a third of the way.
+    # Four booths, two per server, scan the same 8 drivers at 4 stations (often two at once:
+    # a scan then waits for the other, maybe on the other server); A dies a third of the way.
     killed = {}
 
     def kill_a(done):

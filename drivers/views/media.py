@@ -24,7 +24,7 @@ PRIVATE_FOLDERS = ("reports/",)
 
 def _stored_name(path: str) -> str:
     """`path` as the name of a stored file, or Http404: no absolute path, no "..", no folder."""
-    if not path or "\x00" in path or "\\" in path or path.startswith("/"):
+    if not path or len(path) > 255 or "\x00" in path or "\\" in path or path.startswith("/"):
         raise Http404
     if any(part in ("", ".", "..") for part in path.split("/")):
         raise Http404
