@@ -216,6 +216,7 @@ class Acks:
     replayed: int = 0
     failovers: int = 0
     errors: list = field(default_factory=list)
+    latencies: list = field(default_factory=list)  # seconds from first send to answer, failovers included
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -253,6 +254,7 @@ def run_booths(plant: Plant, ports: list[int], *, scans: int, booths: int | None
                        "nonce": f"{prefix}{seed}-{index}-{n}"}
             with acks.lock:
                 acks.sent.add(payload["nonce"])
+            started = time.perf_counter()
             for _attempt in range(60):
                 try:
                     status, answer, raw = client.post_json("/api/scan/", payload)
@@ -268,6 +270,7 @@ def run_booths(plant: Plant, ports: list[int], *, scans: int, booths: int | None
                     time.sleep(0.05)
                     continue
                 with acks.lock:
+                    acks.latencies.append(time.perf_counter() - started)
                     if status != 200 or not answer or "accepted" not in answer:
                         acks.errors.append((status, raw[:300]))
                     elif answer["movement_id"]:
@@ -369,16 +372,29 @@ def main() -> None:
                 server.launch()
             for server in servers:
                 server.wait_ready()
-            rows = []
-            for label, ports in (("one server", [servers[0].port]),
-                                 ("two servers", [s.port for s in servers])):
+            runs = (("one server", [servers[0].port], False), ("two servers", [s.port for s in servers], False),
+                    ("two servers, A killed at 1/3", [s.port for s in servers], True))
+            for number, (label, ports, kill) in enumerate(runs, 1):
+                killed = {}
+
+                def kill_a(done, kill=kill, killed=killed):
+                    if kill and done >= args.scans // 3 and not killed:
+                        killed["at"] = time.perf_counter()
+                        servers[0].kill()
+
                 acks, seconds = run_booths(plant, ports, scans=args.scans, booths=args.booths,
-                                           prefix=label[:3], seed=len(ports))
+                                           prefix=f"b{number}-", seed=number, on_progress=kill_a)
                 assert not acks.errors, acks.errors[:3]
-                rows.append((label, acks.acknowledged, seconds))
+                p50, p95 = loadkit.percentile(acks.latencies, 50), loadkit.percentile(acks.latencies, 95)
                 print(f"{label}: {acks.acknowledged} scans in {seconds:.1f} s = "
-                      f"{acks.acknowledged / seconds:.0f} scans/s "
-                      f"({len(acks.movements)} movements, {len(acks.refused)} refused)", flush=True)
+                      f"{acks.acknowledged / seconds:.0f} scans/s, p50 {p50 * 1000:.0f} ms, "
+                      f"p95 {p95 * 1000:.0f} ms, max {max(acks.latencies) * 1000:.0f} ms "
+                      f"({len(acks.movements)} movements, {len(acks.refused)} refused, "
+                      f"{acks.failovers} failovers, {acks.replayed} replayed)", flush=True)
+                facts = stored(url, f"b{number}-")
+                lost = set(acks.movements.items()) - set(facts["movements"])
+                print(f"  acknowledged but not stored: {len(lost)}; stored twice: "
+                      f"{len(facts['movements']) - len(dict(facts['movements']))}")
             facts = stored(url, "")
             bad = [d for d, seq in facts["sequences"].items() if two_in_a_row(seq)]
             print(f"drivers with two entries or exits in a row: {len(bad)}")
