@@ -152,6 +152,15 @@ def test_a_scanned_document_in_the_bucket_downloads_for_its_driver_only(bucket, 
     assert b"".join(response.streaming_content) == b"%PDF-1.4 test"
 
 
+def test_the_backup_says_the_photos_in_the_bucket_are_not_in_its_archive(bucket, tmp_path):
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("backup", "--dry-run", "--output-dir", str(tmp_path / "backups"), stdout=out)
+    assert "0 media files" in out.getvalue()
+    assert "not in this archive: back the bucket up" in out.getvalue()
+
+
 # --- the settings --------------------------------------------------------------------------
 
 def media_settings(tmp_path, **env):

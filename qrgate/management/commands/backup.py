@@ -45,11 +45,11 @@ class Command(BaseCommand):
         target = self._new_name(folder)
 
         if dry_run:
-            media = backups.media_files(Path(settings.MEDIA_ROOT))
+            media = self._media()
             doomed = self._expired(folder, keep, pending=1)
             self.stdout.write(
                 f"Dry run: would write {target} ({engine} database, {len(media)} media files) "
-                f"and delete {len(doomed)} old archive(s); nothing written."
+                f"and delete {len(doomed)} old archive(s); nothing written.{self._remote_note()}"
             )
             return
 
@@ -64,7 +64,7 @@ class Command(BaseCommand):
                 backups.pg_dump(connection.settings_dict, db_copy)
             db_size = os.path.getsize(db_copy)
             # Photos listed after the database snapshot: every photo it refers to is on disk.
-            media = backups.media_files(Path(settings.MEDIA_ROOT))
+            media = self._media()
             partial = folder / f".{target.name}.partial"
             try:
                 written = self._write(partial, db_copy, db_member, engine, media)
@@ -78,8 +78,21 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Backup {target}: {engine} database ({backups.human_size(db_size)}), {written} media files, "
             f"archive {backups.human_size(target.stat().st_size)}; "
-            f"{len(removed)} old archive(s) deleted, {len(backups.archives(folder))} kept."
+            f"{len(removed)} old archive(s) deleted, {len(backups.archives(folder))} kept.{self._remote_note()}"
         )
+
+    @staticmethod
+    def _remote() -> bool:
+        return settings.STORAGES["default"]["BACKEND"] != "django.core.files.storage.FileSystemStorage"
+
+    def _media(self):
+        return [] if self._remote() else backups.media_files(Path(settings.MEDIA_ROOT))
+
+    def _remote_note(self) -> str:
+        if not self._remote():
+            return ""
+        return (" The photos and documents are in the media storage's bucket (MEDIA_STORAGE=s3), not in "
+                "this archive: back the bucket up on its side (versioning or replication).")
 
     def _new_name(self, folder: Path) -> Path:
         stamp = datetime.now(dt_timezone.utc).astimezone().strftime("%Y%m%d-%H%M%S")
