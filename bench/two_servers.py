@@ -158,7 +158,8 @@ class AppServer:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "qrgate.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "--no-control-socket", "--timeout", "60", "--graceful-timeout", "5"],
+             "--workers", str(self.workers), "--no-control-socket", "--timeout", "60",
+             "--graceful-timeout", "5"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         return self
@@ -314,11 +315,13 @@ def stored(database_url: str, prefix: str) -> dict:
                              (prefix + "%",)).fetchall()
         sequences: dict[int, list[str]] = {}
         for driver_id, direction in db.execute(
-            "SELECT driver_id, direction FROM drivers_movement WHERE annulled_at IS NULL ORDER BY driver_id, at, id"
+            "SELECT driver_id, direction FROM drivers_movement WHERE annulled_at IS NULL"
+            " ORDER BY driver_id, at, id"
         ):
             sequences.setdefault(driver_id, []).append(direction)
         open_visits = dict(db.execute(
-            "SELECT driver_id, count(*) FROM drivers_visit WHERE left_at IS NULL GROUP BY driver_id").fetchall())
+            "SELECT driver_id, count(*) FROM drivers_visit WHERE left_at IS NULL GROUP BY driver_id"
+        ).fetchall())
     return {
         "movements": movements,
         "refused": [row[0] for row in refused],
@@ -372,8 +375,9 @@ def main() -> None:
                 server.launch()
             for server in servers:
                 server.wait_ready()
-            runs = (("one server", [servers[0].port], False), ("two servers", [s.port for s in servers], False),
-                    ("two servers, A killed at 1/3", [s.port for s in servers], True))
+            both = [s.port for s in servers]
+            runs = (("one server", [servers[0].port], False), ("two servers", both, False),
+                    ("two servers, A killed at 1/3", both, True))
             for number, (label, ports, kill) in enumerate(runs, 1):
                 killed = {}
 

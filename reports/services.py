@@ -343,8 +343,8 @@ def prune_files(now: datetime | None = None) -> int:
     the storage, maybe a bucket, every 5 minutes), so the timer must not stop that long."""
     now = now or timezone.now()
     expired = now - timedelta(seconds=settings.REPORT_LINK_MAX_AGE)
-    old = ReportRun.objects.filter(finished_at__lt=expired, finished_at__gte=expired - timedelta(days=PRUNE_DAYS),
-                                   attached=False)
+    old = ReportRun.objects.filter(finished_at__lt=expired, attached=False,
+                                   finished_at__gte=expired - timedelta(days=PRUNE_DAYS))
     removed = 0
     for run in old.select_related("schedule"):
         name = report_file(run)

@@ -86,7 +86,8 @@ def media_url(name):
 
 
 @pytest.mark.django_db
-def test_a_photo_set_through_the_service_lands_in_the_bucket_with_its_thumbnail(bucket, driver, administrador):
+def test_a_photo_set_through_the_service_lands_in_the_bucket_with_its_thumbnail(bucket, driver,
+                                                                               administrador):
     services.set_photo(driver=driver, by=administrador, photo=jpeg())
     driver.refresh_from_db()
 
@@ -171,7 +172,8 @@ def media_settings(tmp_path, **env):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIA_", "DATABASE_URL"))}
     full_env.update(DJANGO_SETTINGS_MODULE="qrgate.settings", QRGATE_DATA_DIR=str(tmp_path),
                     QRGATE_ENV_FILE=str(tmp_path / "none.env"), **env)
-    return subprocess.run([sys.executable, "-c", code], cwd=BASE, env=full_env, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", code], cwd=BASE, env=full_env, capture_output=True,
+                          text=True)
 
 
 def test_media_default_to_a_folder_and_media_root_moves_it_to_a_shared_one(tmp_path):
@@ -184,7 +186,8 @@ def test_media_default_to_a_folder_and_media_root_moves_it_to_a_shared_one(tmp_p
 
 def test_media_storage_s3_reads_the_bucket_endpoint_and_keys_from_the_environment(tmp_path):
     out = media_settings(
-        tmp_path, MEDIA_STORAGE="s3", MEDIA_S3_BUCKET="fotos", MEDIA_S3_ENDPOINT_URL="http://minio.plant.lan:9000",
+        tmp_path, MEDIA_STORAGE="s3", MEDIA_S3_BUCKET="fotos",
+        MEDIA_S3_ENDPOINT_URL="http://minio.plant.lan:9000",
         MEDIA_S3_ACCESS_KEY_ID="qrgate", MEDIA_S3_SECRET_ACCESS_KEY="s3cret", MEDIA_S3_PREFIX="/planta1/",
         MEDIA_S3_ADDRESSING_STYLE="path",
     )

@@ -61,7 +61,8 @@ def set_photo_through(client: loadkit.Client, driver_id: int) -> None:
     fields = {"full_name": f"Chofer {n}", "license_number": f"TWO{n:05d}", "company": "Fletes Norte",
               "phone": "", "plate": "", "notes": "", "photo_data": photo_data_url(),
               "csrfmiddlewaretoken": client.cookies["csrftoken"]}
-    status, body, _ = client.request("POST", f"/drivers/{driver_id}/edit/", urllib.parse.urlencode(fields).encode(),
+    status, body, _ = client.request("POST", f"/drivers/{driver_id}/edit/",
+                                     urllib.parse.urlencode(fields).encode(),
                                      {"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 302, body[:500]
 

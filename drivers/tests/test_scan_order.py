@@ -33,7 +33,8 @@ def test_a_scan_that_waited_for_another_scan_of_the_driver_comes_after_it(statio
                 Driver.objects.select_for_update().filter(pk=driver.pk).exists()
                 holding.set()
                 time.sleep(0.5)
-                results["entry"] = record_scan(code=driver.badge_code, station=stations["gate"], operator=caseta)
+                results["entry"] = record_scan(code=driver.badge_code, station=stations["gate"],
+                                               operator=caseta)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
             holding.set()

@@ -78,7 +78,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Backup {target}: {engine} database ({backups.human_size(db_size)}), {written} media files, "
             f"archive {backups.human_size(target.stat().st_size)}; "
-            f"{len(removed)} old archive(s) deleted, {len(backups.archives(folder))} kept.{self._remote_note()}"
+            f"{len(removed)} old archive(s) deleted, {len(backups.archives(folder))} kept."
+            f"{self._remote_note()}"
         )
 
     @staticmethod
