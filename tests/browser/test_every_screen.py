@@ -13,8 +13,10 @@ refusal, and any JavaScript error or failed load in the console.
 """
 
 import io
+import re
 import time
 from datetime import timedelta
+from urllib.parse import parse_qs
 
 import pytest
 from django.conf import settings
@@ -363,7 +365,10 @@ class Walker:
         self.times = []
         self.refusals_rendered = []
         self.navigations = 0
-        self.links = {}  # link shown on a screen: the first screen it was seen on
+        # Links shown on the screens, one of each kind (the same path but for its numbers, the
+        # same query keys: /drivers/3/badge/ stands for every badge): link -> screen it was on.
+        self.links = {}
+        self.link_kinds = set()
         self.shots = shots or {}
         self.context.on("response", self._response)
         self._new_page()
@@ -432,7 +437,12 @@ class Walker:
             for link in self.page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
                 link = link.split("#")[0]
                 if link.startswith(self.base + "/"):
-                    self.links.setdefault(link.removeprefix(self.base), url)
+                    link = link.removeprefix(self.base)
+                    path, _, query = link.partition("?")
+                    kind = (re.sub(r"\d+", "N", path), tuple(sorted(parse_qs(query, keep_blank_values=True))))
+                    if kind not in self.link_kinds:
+                        self.link_kinds.add(kind)
+                        self.links[link] = url
             try:
                 self.page.evaluate(FRAGMENTS)
             except PlaywrightError as error:
@@ -511,3 +521,13 @@ def test_every_screen_as_every_role_answers_without_a_server_error(browser, live
           f"({connection.vendor})")
     assert opened > 5 * len(ALL_URLS)
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
+
+
+def test_the_pages_name_their_tab_icon_so_the_browser_asks_for_no_missing_favicon(page, live_server):
+    """Without an icon of its own, the browser asks /favicon.ico for every page: a 404 in the
+    console and the log, and a blank tab among the booth's tabs."""
+    for url in ["/login/", "/no-such-page/"]:
+        page.goto(live_server.url + url)
+        icon = page.eval_on_selector("link[rel=icon]", "link => link.href")
+        answer = page.request.get(icon)
+        assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg+xml"), url
