@@ -12,7 +12,7 @@ import zxingcpp
 from django.urls import reverse
 from PIL import Image
 
-from drivers.models import Driver
+from drivers.models import DocumentType, Driver
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, wait_for_js
 
@@ -130,3 +130,14 @@ def test_an_a4_sheet_and_the_chofer_badge_on_a_phone(
     page.screenshot(path=str(shot))
     assert [r.text for r in zxingcpp.read_barcodes(Image.open(shot).convert("L"))] == [drivers[1].badge_code]
     phone.close()
+
+
+def test_the_documents_come_before_the_save_button(page, live_server, login, caseta, screenshot_dir):
+    """The guard fills the form top to bottom and saves: no field waits below the button."""
+    DocumentType.objects.create(code="seguro", name="Seguro", required=True)
+    login(page, caseta)
+    page.goto(live_server.url + reverse("drivers:register"))
+    documents = page.locator("#new-documents").bounding_box()
+    save = page.locator("#save-driver").bounding_box()
+    assert save["y"] >= documents["y"] + documents["height"]
+    page.screenshot(path=str(screenshot_dir / "register_with_documents.png"), full_page=True)
