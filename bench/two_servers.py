@@ -341,13 +341,14 @@ FIGURES = ("fig-inside", "fig-entries", "fig-exits", "fig-refused")
 
 
 def dashboard_numbers(client: loadkit.Client) -> dict:
-    """The dashboard's live figures and marker, as the page served by this client's server shows them."""
+    """The dashboard's live figures and its stations' scans in the last hour, as the page
+    served by this client's server shows them."""
     status, body, _ = client.get("/dashboard/")
     if status != 200:
         raise RuntimeError(f"dashboard: {status} {body[:200]!r}")
     text = body.decode()
     numbers = {name: re.search(rf'id="{name}">([^<]*)<', text).group(1) for name in FIGURES}
-    numbers["marker"] = re.search(r'data-marker="([^"]*)"', text).group(1)
+    # (Not the page's data-marker: it holds the current minute, which two reads may straddle.)
     numbers["station_hours"] = re.findall(r'class="st-hour">([^<]*)<', text)
     return numbers
 

@@ -119,7 +119,7 @@ def test_two_servers_one_killed_mid_run_lose_no_scan_and_agree_on_everything(pla
     # the database's.
     a.start()
     boards = [two_servers.dashboard_numbers(on_port(boss, port)) for port in ports]
-    assert boards[0] == boards[1]
+    assert boards[0] == boards[1] and len(boards[0]["station_hours"]) == 4
     gates = [[d for d in seq if d in ("in", "out")] for seq in facts["sequences"].values()]
     inside = sum(1 for seq in gates if seq[-1:] == ["in"])
     entries, exits = sum(seq.count("in") for seq in gates), sum(seq.count("out") for seq in gates)
