@@ -214,3 +214,19 @@ def test_the_login_page_opens_for_anonymous_and_sends_the_logged_in_away(client,
     assert client.get("/login/").status_code == 200
     client.force_login(world["users"][SUPERVISOR])
     assert client.get("/login/").status_code == 302
+
+
+def test_no_page_breaks_when_the_cache_fails(world):
+    """The shared cache's table gone (a database restored without it, a failing cache): every
+    URL still answers each role, none with a server error."""
+    from django.db import connection
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)  # a 500 is reported with its URL and role
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE qrgate_cache")  # the test's transaction brings it back
+    for name, route in ALL_URLS:
+        url = fill(route + QUERY.get(name, ""), world["values"])
+        for role in [ANON, DRIVER, BOOTH, SUPERVISOR, ADMIN]:
+            status = get_as(client, world["users"], role, url).status_code
+            assert status < 500, f"{name} ({url}) as {role} without a cache: {status}"
