@@ -116,6 +116,10 @@ SCREENSHOTS = {
     (BOOTH, "/active/"): "walk-caseta-active",
     (BOOTH, "/drivers/new/"): "walk-caseta-register",
     (BOOTH, "/muster/<roll_call_id>/"): "walk-caseta-muster",
+    (BOOTH, "/drivers/"): "walk-caseta-drivers",
+    (BOOTH, "/active/evacuation/"): "walk-caseta-evacuation",
+    (BOOTH, "/stations/C1/kiosk/"): "walk-caseta-kiosk",
+    (DRIVER, "/my-badge/"): "walk-chofer-badge",
     (BOOTH, "/dashboard/"): "walk-caseta-dashboard-refused",
     (SUPERVISOR, "/dashboard/"): "walk-supervisor-dashboard",
 }
