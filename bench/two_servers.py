@@ -205,6 +205,67 @@ class AppServer:
         return self.log_path.read_text(errors="replace")
 
 
+class Proxy:
+    """Caddy on 127.0.0.1:port in front of the app servers, configured as README's "Two app
+    servers" shows (plain HTTP here: the certificate is not what is tested)."""
+
+    CADDYFILE = """{{
+	admin off
+	auto_https off
+}}
+
+http://127.0.0.1:{port} {{
+	reverse_proxy {upstreams} {{
+		lb_policy least_conn
+		lb_retries 2
+		fail_duration 30s
+		health_uri /healthz
+		health_interval 1s
+	}}
+}}
+"""
+
+    def __init__(self, port: int, upstreams: list[int], folder: Path):
+        self.port, self.folder = port, folder
+        self.config = folder / "Caddyfile"
+        self.config.write_text(self.CADDYFILE.format(
+            port=port, upstreams=" ".join(f"127.0.0.1:{u}" for u in upstreams)))
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Proxy:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.folder),
+               "XDG_DATA_HOME": str(self.folder / "data"), "XDG_CONFIG_HOME": str(self.folder / "config")}
+        self.log = open(self.folder / "caddy.log", "ab")
+        self.proc = subprocess.Popen(["caddy", "run", "--config", str(self.config), "--adapter", "caddyfile"],
+                                     env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"caddy exited: see {self.folder / 'caddy.log'}")
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+            try:
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    return self
+            except OSError:
+                pass
+            finally:
+                conn.close()
+            time.sleep(0.2)
+        raise RuntimeError("caddy did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        if self.proc:
+            self.log.close()
+
+
 # --- booths -------------------------------------------------------------------------------------
 
 @dataclass
@@ -228,8 +289,10 @@ class Acks:
 def run_booths(plant: Plant, ports: list[int], *, scans: int, booths: int | None = None, seed: int = 1,
                prefix: str = "t", on_progress=None) -> tuple[Acks, float]:
     """`booths` threads share `scans` scans of the plant's drivers at random stations; booth
-    i starts on ports[i % len(ports)]. A scan without an answer (its server died) goes again,
-    same nonce and session, to the next port. Returns the acks and the scanning seconds."""
+    i starts on ports[i % len(ports)]. A scan without an answer (its server died), or with a
+    proxy's 502/503/504, goes again, same nonce and session, to the next port (the same one
+    when there is one: the proxy), as the scan screen's queue sends it again. Returns the
+    acks and the scanning seconds."""
     booths = booths or len(plant.booths)
     acks = Acks()
     share = [scans // booths + (i < scans % booths) for i in range(booths)]
@@ -259,6 +322,8 @@ def run_booths(plant: Plant, ports: list[int], *, scans: int, booths: int | None
             for _attempt in range(60):
                 try:
                     status, answer, raw = client.post_json("/api/scan/", payload)
+                    if status in (502, 503, 504):
+                        raise ConnectionError(f"the proxy answered {status}")
                 except (http.client.HTTPException, OSError):
                     # No answer: the server is gone. The same scan, same nonce and session
                     # cookie, to the other server.
