@@ -251,3 +251,17 @@ def test_the_edit_page_shows_the_current_photo_through_the_media_view(client, su
     driver.refresh_from_db()
     html = client.get(reverse("drivers:edit", args=[driver.pk])).content.decode()
     assert reverse("drivers:media", args=[driver.photo.name]) in html
+
+
+def test_the_driver_list_marks_who_is_banned_now(client, caseta, supervisor, make_driver):
+    from drivers import services
+
+    banned, lifted, fine = (make_driver(full_name=n) for n in ("Darío Vetado", "Luis Perdonado", "Ana Libre"))
+    services.ban(driver=banned, reason="Exceso de velocidad", by=supervisor)
+    services.ban(driver=lifted, reason="Error de captura", by=supervisor)
+    services.unban(driver=lifted, by=supervisor)
+    client.force_login(caseta)
+    rows = client.get(reverse("drivers:driver_list")).content.decode().split("<tr>")
+    marked = {name for name in ("Darío Vetado", "Luis Perdonado", "Ana Libre")
+              for row in rows if name in row and "Vetado</span>" in row}
+    assert marked == {"Darío Vetado"}

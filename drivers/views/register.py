@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
@@ -11,7 +12,7 @@ from accounts.decorators import permission_required
 
 from .. import photos, services
 from ..forms import DriverForm, NewDocumentsForm
-from ..models import DocumentType, Driver
+from ..models import Ban, DocumentType, Driver
 
 PAGE_SIZE = 50
 
@@ -21,7 +22,7 @@ def driver_list(request):
     query = request.GET.get("q", "").strip()[:100]
     drivers = Driver.objects.search(query).only(
         "pk", "full_name", "license_number", "company", "plate", "photo_thumb", "badge_issued_at"
-    )
+    ).annotate(banned=Exists(Ban.objects.in_force().filter(driver=OuterRef("pk"))))
     page = Paginator(drivers, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "drivers/driver_list.html", {"page": page, "q": query})
 
