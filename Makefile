@@ -22,10 +22,13 @@ setup: install
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py ensure_admin
 
+# The server the unit runs (deploy/gunicorn.conf.py: threaded workers, QRGATE_THREADS per
+# worker), on PORT with WORKERS processes.
 run: setup
 	@echo "QRGate on http://0.0.0.0:$(PORT)/  (Ctrl+C stops it)"
-	PY=$(PY) deploy/with-workers.sh $(VENV)/bin/gunicorn qrgate.wsgi:application --bind 0.0.0.0:$(PORT) --workers $(WORKERS) \
-		--no-control-socket --access-logfile - --forwarded-allow-ips 127.0.0.1
+	PY=$(PY) deploy/with-workers.sh $(VENV)/bin/gunicorn --config deploy/gunicorn.conf.py \
+		--bind 0.0.0.0:$(PORT) --workers $(WORKERS) --no-control-socket --forwarded-allow-ips 127.0.0.1 \
+		qrgate.wsgi:application
 
 demo: setup
 	$(PY) manage.py seed_demo --drivers 200 --movements 20000 --days 30

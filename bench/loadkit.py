@@ -121,7 +121,8 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn on 127.0.0.1 with `workers` sync workers, as the systemd unit runs it."""
+    """gunicorn on 127.0.0.1 with `workers` workers, configured as the systemd unit runs it
+    (deploy/gunicorn.conf.py: threaded workers, QRGATE_THREADS threads each)."""
 
     def __init__(self, env: dict, workers: int, log: Path, port: int | None = None):
         self.env = env
@@ -133,9 +134,10 @@ class Server:
     def __enter__(self) -> Server:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "qrgate.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "--no-control-socket", "--timeout", "60",
-             "--graceful-timeout", "5"],
+            [PYTHON, "-m", "gunicorn", "--config", str(ROOT / "deploy/gunicorn.conf.py"),
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers), "--no-control-socket",
+             "--timeout", "60", "--graceful-timeout", "5", "--access-logfile", "/dev/null",
+             "qrgate.wsgi:application"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
@@ -193,13 +195,22 @@ class Client:
         headers = dict(headers or {})
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        try:
-            self.conn.request(method, path, body=body, headers=headers)
-            response = self.conn.getresponse()
-            data = response.read()
-        except (http.client.HTTPException, OSError):
-            self.conn.close()  # the next request opens a fresh connection
-            raise
+        for attempt in (1, 2):
+            reused = self.conn.sock is not None
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                data = response.read()
+                break
+            except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                self.conn.close()
+                # The server closed a kept-alive connection as this request went out (its
+                # keep-alive timeout): a browser sends the request again on a new connection.
+                if not reused or attempt == 2:
+                    raise
+            except (http.client.HTTPException, OSError):
+                self.conn.close()  # the next request opens a fresh connection
+                raise
         for header in response.headers.get_all("Set-Cookie") or []:
             for name, morsel in SimpleCookie(header).items():
                 self.cookies[name] = morsel.value

@@ -136,7 +136,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # timeout (SQLite's busy timeout) makes writers queue instead of failing; WAL lets
     # readers go on during a write; synchronous=NORMAL skips the fsync per commit (a killed
     # process loses nothing, a power cut at most the last commits, never consistency).
-    # Foreign keys are on by default in Django's backend.
+    # Foreign keys are on by default in Django's backend. qrgate.sqlite3 is that backend
+    # with the threads of one process queuing for the write lock among themselves (threaded
+    # gunicorn workers: deploy/gunicorn.conf.py).
+    _db["ENGINE"] = "qrgate.sqlite3"
     _db.setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",
@@ -149,6 +152,11 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     import os as _os
 
     _db["TEST"] = {"NAME": str(DATA_DIR / f"test_{_os.getpid()}.sqlite3")}
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend keeping at most DB_KEEP_CONNECTIONS connections per process open
+    # between requests (threaded gunicorn workers: one connection per busy thread).
+    _db["ENGINE"] = "qrgate.postgresql"
+DB_KEEP_CONNECTIONS = env.int("DB_KEEP_CONNECTIONS", default=8)
 # Keep a worker's connection between requests (PostgreSQL: about 4x faster writes; SQLite:
 # no reopening and re-running the PRAGMAs on every scan).
 _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
