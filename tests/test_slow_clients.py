@@ -61,7 +61,8 @@ class MakeRun:
             if healthz_seconds(self.port, timeout=2) is not None:
                 return self
             time.sleep(0.3)
-        raise AssertionError("make run did not answer /healthz:\n" + self.log_path.read_text(errors="replace")[-3000:])
+        log = self.log_path.read_text(errors="replace")[-3000:]
+        raise AssertionError("make run did not answer /healthz:\n" + log)
 
     def __exit__(self, *exc):
         """Ctrl+C's SIGTERM cousin to the whole group, then SIGKILL to what is left after 30 s."""
@@ -136,7 +137,8 @@ class Slowloris:
                 sock.sendall(
                     b"POST /login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                     b"Cookie: csrftoken=" + token.encode() + b"\r\n"
-                    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 5000\r\n\r\nusername="
+                    b"Content-Type: application/x-www-form-urlencoded\r\n"
+                    b"Content-Length: 5000\r\n\r\nusername="
                 )
             sock.setblocking(False)
             self.socks.append(sock)
@@ -210,7 +212,8 @@ def test_200_slow_connections_do_not_slow_two_scanning_booths_under_make_run(pla
 
             tally = loadkit.Tally()
             deadline = time.monotonic() + 60
-            booths = [threading.Thread(target=booth, args=(port, the_plant, i, tally, deadline)) for i in range(BOOTHS)]
+            booths = [threading.Thread(target=booth, args=(port, the_plant, i, tally, deadline))
+                      for i in range(BOOTHS)]
             for thread in booths:
                 thread.start()
             for thread in booths:
@@ -218,16 +221,18 @@ def test_200_slow_connections_do_not_slow_two_scanning_booths_under_make_run(pla
 
             held = slow.still_open()
             workers = server.gunicorn_workers()
-            threads = sum(len(os.listdir(f"/proc/{pid}/task")) for pid in workers if os.path.exists(f"/proc/{pid}"))
+            alive = [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
+            threads = sum(len(os.listdir(f"/proc/{pid}/task")) for pid in alive)
             rss_mb = sum(
-                int(line.split()[1]) for pid in workers if os.path.exists(f"/proc/{pid}")
+                int(line.split()[1]) for pid in alive
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmRSS:")
             ) / 1024
         log = server.log_path.read_text(errors="replace")
     movements, refused = loadkit.sqlite_counts(data_dir)
 
     p99 = loadkit.percentile(tally.latencies, 99)
-    print(f"\n{SLOW} slow connections: scans={tally.requests} p50={loadkit.percentile(tally.latencies, 50):.3f}s "
+    p50 = loadkit.percentile(tally.latencies, 50)
+    print(f"\n{SLOW} slow connections: scans={tally.requests} p50={p50:.3f}s "
           f"p99={p99:.3f}s max={max(tally.latencies, default=0):.3f}s healthz={health} held={held} "
           f"workers={len(workers)} threads={threads} rss={rss_mb:.0f}MB")
 
@@ -389,11 +394,13 @@ def test_the_https_front_closes_slow_connections_within_its_read_timeouts(tmp_pa
 
             give_up = body_timeout + 15
             headers = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
-            body = (b"POST /login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            body = (b"POST /login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    b"Content-Type: application/x-www-form-urlencoded\r\n"
                     b"Content-Length: 5000\r\n\r\nusername=")
             results = {kind: [{} for _ in range(10)] for kind in ("headers", "body")}
             threads = [
-                threading.Thread(target=hold_until_closed, args=(https_port, first, result, give_up), daemon=True)
+                threading.Thread(target=hold_until_closed, args=(https_port, first, result, give_up),
+                                 daemon=True)
                 for kind, first in (("headers", headers), ("body", body)) for result in results[kind]
             ]
             for thread in threads:
@@ -417,5 +424,5 @@ def test_the_https_front_closes_slow_connections_within_its_read_timeouts(tmp_pa
     print(f"\nCaddy read_header {header_timeout}s: closed after {header_closes}; "
           f"read_body {body_timeout}s: closed after {body_closes}")
     margin = 3
-    assert all(c is not None and header_timeout - 1 <= c <= header_timeout + margin for c in header_closes), header_closes
-    assert all(c is not None and body_timeout - 1 <= c <= body_timeout + margin for c in body_closes), body_closes
+    for closes, timeout in ((header_closes, header_timeout), (body_closes, body_timeout)):
+        assert all(c is not None and timeout - 1 <= c <= timeout + margin for c in closes), closes
