@@ -15,9 +15,9 @@ QRGATE_WORKERS x QRGATE_THREADS threads (3 x 100 under `make run`) the booths ke
 while hundreds of such connections hang. Synchronous workers would each be held by one of
 them: two slow sockets froze every booth.
 
-Each thread that touches the database has its own connection: on SQLite a process's threads
-queue for the write lock among themselves (qrgate/sqlite3/), on PostgreSQL a process keeps
-at most DB_KEEP_CONNECTIONS open between requests (qrgate/postgresql/). Threads are made
+On SQLite each thread that touches the database has its own connection and writers queue on
+SQLite's busy timeout; on PostgreSQL Django's connection pool lends a process at most
+DB_POOL_SIZE connections (qrgate/settings.py). Threads are made
 only when that many requests are in flight at once, so a quiet gate has a few.
 
 The unit and `make run` add --no-control-socket and --forwarded-allow-ips on their command

@@ -136,10 +136,7 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # timeout (SQLite's busy timeout) makes writers queue instead of failing; WAL lets
     # readers go on during a write; synchronous=NORMAL skips the fsync per commit (a killed
     # process loses nothing, a power cut at most the last commits, never consistency).
-    # Foreign keys are on by default in Django's backend. qrgate.sqlite3 is that backend
-    # with the threads of one process queuing for the write lock among themselves (threaded
-    # gunicorn workers: deploy/gunicorn.conf.py).
-    _db["ENGINE"] = "qrgate.sqlite3"
+    # Foreign keys are on by default in Django's backend.
     _db.setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",
@@ -152,14 +149,18 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     import os as _os
 
     _db["TEST"] = {"NAME": str(DATA_DIR / f"test_{_os.getpid()}.sqlite3")}
-if _db["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend keeping at most DB_KEEP_CONNECTIONS connections per process open
-    # between requests (threaded gunicorn workers: one connection per busy thread).
-    _db["ENGINE"] = "qrgate.postgresql"
-DB_KEEP_CONNECTIONS = env.int("DB_KEEP_CONNECTIONS", default=8)
-# Keep a worker's connection between requests (PostgreSQL: about 4x faster writes; SQLite:
-# no reopening and re-running the PRAGMAs on every scan).
+# Keep a worker's connection between requests (SQLite: no reopening and re-running the
+# PRAGMAs on every scan).
 _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+# PostgreSQL: threaded gunicorn workers (deploy/gunicorn.conf.py) run many requests of one
+# process at once. Django's own connection pool (psycopg_pool) lends each a connection and
+# takes it back when the request ends, so a process never holds more than DB_POOL_SIZE
+# (workers x servers x this must stay under PostgreSQL's max_connections, 100), and a
+# request beyond waits up to 20 s for one. The pool replaces persistent connections.
+DB_POOL_SIZE = env.int("DB_POOL_SIZE", default=8)
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    _db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_SIZE, "timeout": 20}
+    _db["CONN_MAX_AGE"] = 0
 _db.setdefault("CONN_HEALTH_CHECKS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,7 +1,6 @@
-"""The database backend under threaded gunicorn workers: many threads in one process.
+"""The database under threaded gunicorn workers: many threads in one process.
 
-(SQLite's writers queuing per process is exercised through gunicorn by
-tests/test_sturdiness.py's many-writers test.)
+(SQLite's many writers through threaded gunicorn workers: tests/test_sturdiness.py.)
 """
 
 import threading
@@ -45,7 +44,7 @@ def run_requests_in_threads(work, count=THREADS):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only")
-def test_a_burst_on_many_threads_leaves_at_most_db_keep_connections_open_to_postgresql():
+def test_a_burst_on_many_threads_holds_at_most_db_pool_size_connections_to_postgresql():
     def backends():
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
@@ -60,5 +59,5 @@ def test_a_burst_on_many_threads_leaves_at_most_db_keep_connections_open_to_post
         for t in threads:
             t.join(30)
     assert errors == []
-    assert open_now <= settings.DB_KEEP_CONNECTIONS < THREADS
+    assert open_now <= settings.DB_POOL_SIZE < THREADS
 

@@ -30,7 +30,7 @@ def settings_in(tmp_path, **env):
 def test_defaults_are_safe_sqlite_in_the_data_folder_spanish_and_mexico_city(tmp_path):
     s = settings_in(tmp_path)
     assert s["debug"] is False
-    assert s["engine"] == "qrgate.sqlite3" and s["name"].startswith(str(tmp_path))
+    assert s["engine"] == "django.db.backends.sqlite3" and s["name"].startswith(str(tmp_path))
     assert s["tz"] == "America/Mexico_City" and s["lang"] == "es"
     assert s["opts"]["transaction_mode"] == "IMMEDIATE" and s["opts"]["timeout"] == 20
     assert s["opts"]["init_command"] == "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
@@ -45,7 +45,9 @@ def test_the_secret_key_is_generated_once_and_kept(tmp_path):
 
 def test_database_url_selects_postgresql(tmp_path):
     s = settings_in(tmp_path, DATABASE_URL="postgres://u:p@db.example:5432/qrgate")
-    assert s["engine"] == "qrgate.postgresql"
+    assert s["engine"] == "django.db.backends.postgresql"
+    # Threaded workers: Django's own pool caps a process's connections (no persistent ones).
+    assert s["opts"]["pool"] == {"min_size": 1, "max_size": 8, "timeout": 20}
 
 
 def test_a_short_secret_key_is_refused_in_production(tmp_path):
