@@ -91,6 +91,9 @@ def main():
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--max-seconds", type=float, default=120)
     parser.add_argument("--port", type=int, default=None, help="Port for gunicorn (default: any free one).")
+    parser.add_argument("--warmup", type=int, default=0,
+                        help="Scans sent first and not counted, so that every worker has compiled its hot "
+                             "queries once (the steady state); their figures are reported as 'warmup'.")
     parser.add_argument("--setup", action="store_true",
                         help="Make a fresh plant (1 000 drivers, 20 000 movements) in --data-dir first.")
     args = parser.parse_args()
@@ -107,6 +110,10 @@ def main():
         cpu = server_cpu(server)
         result["healthz"] = plain_load(server.port, "/healthz", args.clients, args.requests, args.max_seconds)
         cpu, result["healthz"]["server_cpu_ms_per_request"] = per_request(server, cpu, result["healthz"]["requests"])
+        if args.warmup:
+            warm = loadkit.run_clients(server.port, plant, clients=args.clients, scans=args.warmup,
+                                       seed=int(time.time()) + 1, prefix="warm", deadline_seconds=args.max_seconds)
+            result["warmup"] = summary(warm.latencies, warm.elapsed, len(warm.errors))
         started = {}  # the workers' CPU once the clients have logged in (a password hash each)
         tally = loadkit.run_clients(server.port, plant, clients=args.clients, scans=args.requests,
                                     seed=int(time.time()), prefix="bench", deadline_seconds=args.max_seconds,
