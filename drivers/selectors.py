@@ -68,7 +68,7 @@ def live_marker(now=None) -> str:
         f"(SELECT MAX(annulled_at) FROM {m} WHERE at >= %s AND annulled_at IS NOT NULL)"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [annul_since])
+        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(annul_since)])
         row = cursor.fetchone()
     raw = "|".join(str(v) for v in row) + f"|{int(now.timestamp() // 60)}"
     return hashlib.blake2s(raw.encode(), digest_size=8).hexdigest()
@@ -581,7 +581,10 @@ def turnaround(start, end, group: str) -> list[dict]:
         ORDER BY MAX(n) DESC, MAX(label)
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [start, end])
+        # As the ORM would: SQLite stores naive UTC text, so an aware local bound compared
+        # as text would cut the evening off the range (after 18:00 in Mexico City).
+        adapt = connection.ops.adapt_datetimefield_value
+        cursor.execute(sql, [adapt(start), adapt(end)])
         rows = cursor.fetchall()
     return [
         {"key": k, "label": lab, "visits": n, "median": float(med or 0), "p90": float(p90 or 0),

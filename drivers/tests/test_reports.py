@@ -3,6 +3,7 @@
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -87,6 +88,17 @@ def test_turnaround_by_route_and_station_and_only_visits_that_left_in_the_range(
     assert [(r["label"], r["visits"]) for r in by_route] == [("Descarga", 1)]
     by_station = selectors.turnaround(now - timedelta(days=1), now, "station")
     assert [(r["label"], r["visits"]) for r in by_station] == [("Entrada 1", 1)]
+
+
+def test_turnaround_counts_an_evening_visit_in_its_plant_day(make_driver, stations):
+    """A truck that left at 19:30 in Mexico City (01:30 UTC the next day) belongs to that
+    plant day, whatever the hour the report is read at."""
+    plant = ZoneInfo("America/Mexico_City")
+    start = datetime(2026, 3, 10, tzinfo=plant)
+    visit(make_driver(company="Tarde"), stations["entry"], 30, left=datetime(2026, 3, 10, 19, 30, tzinfo=plant))
+    visit(make_driver(company="Mañana"), stations["entry"], 30, left=datetime(2026, 3, 11, 0, 30, tzinfo=plant))
+    rows = selectors.turnaround(start, start + timedelta(days=1), "company")
+    assert [(r["label"], r["visits"]) for r in rows] == [("Tarde", 1)]
 
 
 def test_the_turnaround_page_and_its_csv(sup, make_driver, stations):
